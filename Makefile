@@ -1,0 +1,48 @@
+# Thin wrapper over the CMake presets: every target delegates.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps check check-dev check-asan asan release fuzz bench run clean
+
+all:
+	@test -f build/CMakeCache.txt || cmake --preset dev >/dev/null
+	cmake --build build -j$(JOBS)
+
+deps:
+	./scripts/install-deps.sh
+
+# The whole suite, then the whole suite again under ASan+UBSan.
+check: deps
+	cmake --preset dev >/dev/null
+	cmake --build build -j$(JOBS)
+	cd build && ctest --output-on-failure -j$(JOBS) --timeout 300
+	cmake --preset asan >/dev/null
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j$(JOBS) --timeout 600
+
+check-dev: all
+	cd build && ctest --output-on-failure -j$(JOBS)
+
+asan:
+	cmake --preset asan >/dev/null
+	cmake --build build-asan -j$(JOBS)
+
+release:
+	cmake --preset release >/dev/null
+	cmake --build build-release -j$(JOBS)
+
+fuzz:
+	cmake --preset fuzz >/dev/null
+	cmake --build build-fuzz -j$(JOBS)
+	./fuzz/run.sh build-fuzz $(or $(SECONDS),60)
+
+bench: all
+	./bench/bench.sh
+
+# Start the server on the bundled example catalog (README's first command).
+run: deps all
+	./build/ota serve --catalog examples/catalog
+
+clean:
+	rm -rf build build-asan build-release build-fuzz

@@ -1,0 +1,35 @@
+/*
+ * Status codes shared by every ota module and the public device API.
+ *
+ * Fallible functions return an enum ota_status; OTA_OK is zero so that
+ * `if (st != OTA_OK)` and curl-style chaining both read naturally. The codes
+ * say what went wrong, never which protocol carried it: the HTTP layer maps
+ * them to status numbers in one place (src/server/httpd.c).
+ */
+#ifndef OTA_STATUS_H
+#define OTA_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum ota_status {
+	OTA_OK = 0,
+	OTA_E_INVALID,		/* malformed input */
+	OTA_E_NOTFOUND,		/* no such object */
+	OTA_E_FORBIDDEN,	/* exists, or might, but may not be had */
+	OTA_E_TOO_LARGE,	/* a named cap was reached */
+	OTA_E_NOMEM,		/* allocation failed */
+	OTA_E_IO,		/* a system call failed; errno says why */
+	OTA_E_BUSY,		/* try again later */
+	OTA_E_UNSUPPORTED,	/* valid, but not something we do */
+	OTA_E_CHANGED		/* the object changed while we read it */
+};
+
+/* A short lower-case description of st; never NULL, static storage. */
+const char *ota_status_str(enum ota_status st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

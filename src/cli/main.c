@@ -1,0 +1,85 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/banned.h"
+
+static void help_usage(void);
+static int cmd_help(int argc, char **argv);
+
+static const struct cli_command commands[] = {
+	{ "serve", "run the update server (drop-in for updateserver.py)",
+	  cmd_serve, cmd_serve_usage },
+	{ "help", "show help for ota or one of its commands",
+	  cmd_help, help_usage },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cli_command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void
+help_usage(void)
+{
+	size_t i;
+
+	printf("usage: ota [--version] [--help] COMMAND [ARGS]\n\n"
+	    "Self-hosted over-the-air updates for fleets of small devices.\n\n"
+	    "Commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+	printf("\nRun 'ota help COMMAND' or 'ota COMMAND --help' for a "
+	    "command's options.\n");
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		help_usage();
+		return CLI_EXIT_OK;
+	}
+	if ((c = find_command(argv[1])) == NULL) {
+		fprintf(stderr, "ota: no command '%s' (see 'ota help')\n",
+		    argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	c->usage();
+	return CLI_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		help_usage();
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("ota %s\n", OTA_VERSION_STRING);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		help_usage();
+		return CLI_EXIT_OK;
+	}
+	if ((c = find_command(argv[1])) == NULL) {
+		fprintf(stderr, "ota: no command '%s' (see 'ota help')\n",
+		    argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	return c->run(argc - 1, argv + 1);
+}

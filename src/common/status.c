@@ -1,0 +1,19 @@
+#include <ota/status.h>
+
+const char *
+ota_status_str(enum ota_status st)
+{
+	switch (st) {
+	case OTA_OK:		return "ok";
+	case OTA_E_INVALID:	return "invalid input";
+	case OTA_E_NOTFOUND:	return "not found";
+	case OTA_E_FORBIDDEN:	return "forbidden";
+	case OTA_E_TOO_LARGE:	return "too large";
+	case OTA_E_NOMEM:	return "out of memory";
+	case OTA_E_IO:		return "i/o error";
+	case OTA_E_BUSY:	return "busy";
+	case OTA_E_UNSUPPORTED:	return "unsupported";
+	case OTA_E_CHANGED:	return "changed while reading";
+	}
+	return "unknown status";
+}

@@ -1,0 +1,82 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/str.h"
+#include "common/banned.h"
+
+enum ota_status
+str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (size == 0)
+		return OTA_E_TOO_LARGE;
+	if (n >= size) {
+		dst[0] = '\0';
+		return OTA_E_TOO_LARGE;
+	}
+	memcpy(dst, src, n + 1);
+	return OTA_OK;
+}
+
+enum ota_status
+str_fmt(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (size == 0)
+		return OTA_E_TOO_LARGE;
+	va_start(ap, fmt);
+	n = vsnprintf(dst, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		dst[0] = '\0';
+		return OTA_E_TOO_LARGE;
+	}
+	return OTA_OK;
+}
+
+enum ota_status
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	if (s == NULL || *s == '\0')
+		return OTA_E_INVALID;
+	for (p = s; *p != '\0'; p++) {
+		unsigned d;
+
+		if (*p < '0' || *p > '9')
+			return OTA_E_INVALID;
+		d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return OTA_E_INVALID;
+		v = v * 10 + d;
+	}
+	if (v < min || v > max)
+		return OTA_E_INVALID;
+	*out = v;
+	return OTA_OK;
+}
+
+bool
+str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+void
+str_hex(char *out, const unsigned char *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}

@@ -1,0 +1,35 @@
+/*
+ * str: bounded string helpers. glibc 2.36 has neither strlcpy nor strtonum,
+ * so these fill the gap; truncation is always an error, never silent.
+ */
+#ifndef OTA_STR_H
+#define OTA_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ota/status.h>
+
+/* Copies src into dst[size]; OTA_E_TOO_LARGE (dst emptied) if it won't fit. */
+__attribute__((warn_unused_result))
+enum ota_status str_copy(char *dst, size_t size, const char *src);
+
+/* snprintf into dst[size]; OTA_E_TOO_LARGE (dst emptied) on truncation. */
+__attribute__((warn_unused_result, format(printf, 3, 4)))
+enum ota_status str_fmt(char *dst, size_t size, const char *fmt, ...);
+
+/*
+ * Parses all of s as a decimal integer in [min, max]: no sign, no spaces,
+ * no trailing bytes. OTA_E_INVALID otherwise; *out untouched on failure.
+ */
+__attribute__((warn_unused_result))
+enum ota_status parse_u64(const char *s, uint64_t min, uint64_t max,
+    uint64_t *out);
+
+bool str_has_prefix(const char *s, const char *prefix);
+
+/* Lower-case hex of p[n] into out[2n+1]. */
+void str_hex(char *out, const unsigned char *p, size_t n);
+
+#endif

@@ -1,0 +1,476 @@
+#include <netdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "common/log.h"
+#include "common/str.h"
+#include "server/httpd.h"
+#include "server/route.h"
+#include "common/banned.h"
+
+#define HTTPD_MAX_LOG_TARGET 512
+#define HTTPD_MAX_PEER 64
+#define HTTPD_DRAIN_POLL_NS (50 * 1000000L)
+
+/* One per TCP connection, linked into httpd.conns. */
+struct conn {
+	int fd;
+	struct timespec start;
+	struct timespec wait_since;	/* when it began owing us headers */
+	bool in_request;		/* headers received, answer under way */
+	bool shut;
+	struct conn *prev, *next;
+};
+
+/* One per request; made by the URI-log callback, freed on completion. */
+struct request {
+	struct conn *conn;
+	struct timespec t0;
+	int status;			/* 0: answered by libmicrohttpd itself */
+	bool headers_seen;		/* the handler was called once */
+	uint64_t bytes;
+	char method[16];
+	char note[REPLY_MAX_NOTE];
+	char target[];			/* raw request-target, NUL-terminated */
+};
+
+struct httpd {
+	struct MHD_Daemon *daemon;
+	const struct serve_config *cfg;
+	struct route_env env;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct conn *conns;
+	unsigned nconns;
+	bool draining;
+	bool stopping;
+	pthread_t reaper;
+	bool reaper_started;
+};
+
+static double
+elapsed(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void
+now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+/* ---- connection registry and reaper ---- */
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct httpd *h = cls;
+	struct conn *k = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((k = calloc(1, sizeof(*k))) == NULL)
+			return;
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		k->fd = ci ? ci->connect_fd : -1;
+		now(&k->start);
+		k->wait_since = k->start;
+		pthread_mutex_lock(&h->lock);
+		k->next = h->conns;
+		if (h->conns)
+			h->conns->prev = k;
+		h->conns = k;
+		h->nconns++;
+		pthread_mutex_unlock(&h->lock);
+		*socket_context = k;
+		return;
+	}
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		h->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	h->nconns--;
+	pthread_mutex_unlock(&h->lock);
+	*socket_context = NULL;
+	free(k);
+}
+
+static void
+reap_locked(struct httpd *h, const struct timespec *t)
+{
+	struct conn *k;
+
+	for (k = h->conns; k != NULL; k = k->next) {
+		const char *why = NULL;
+
+		if (k->shut || k->fd < 0)
+			continue;
+		if (elapsed(&k->start, t) > h->cfg->total_timeout)
+			why = "total timeout";
+		else if (!k->in_request && (h->draining ||
+		    elapsed(&k->wait_since, t) > h->cfg->read_timeout))
+			why = h->draining ? "shutting down" :
+			    "read timeout (request headers too slow)";
+		if (why == NULL)
+			continue;
+		log_debug("closing connection on fd %d: %s", k->fd, why);
+		shutdown(k->fd, SHUT_RDWR);
+		k->shut = true;
+	}
+}
+
+static void *
+reaper_main(void *arg)
+{
+	struct httpd *h = arg;
+	struct timespec t, until;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stopping) {
+		now(&t);
+		reap_locked(h, &t);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += HTTPD_REAPER_INTERVAL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->wake, &h->lock, &until);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* ---- requests ---- */
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	size_t n = strlen(uri);
+	struct request *r;
+
+	if ((r = calloc(1, sizeof(*r) + n + 1)) == NULL)
+		return NULL;
+	memcpy(r->target, uri, n + 1);
+	now(&r->t0);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->conn = ci ? ci->socket_context : NULL;
+	return r;
+}
+
+/* No unescaping: target.c decodes the raw target itself. */
+static size_t
+on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s);
+}
+
+static const char *
+lookup_header(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+static struct MHD_Response *
+make_response(struct reply *rep)
+{
+	struct MHD_Response *resp;
+	size_t i;
+
+	if (rep->fd >= 0) {
+		resp = MHD_create_response_from_fd_at_offset64(rep->length,
+		    rep->fd, rep->offset);
+		if (resp != NULL)
+			rep->fd = -1;	/* the library closes it now */
+	} else if (rep->body != NULL) {
+		resp = MHD_create_response_from_buffer_with_free_callback(
+		    rep->body_len, rep->body, free);
+		if (resp != NULL)
+			rep->body = NULL;
+	} else
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+		    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return NULL;
+	for (i = 0; i < rep->nhdr; i++)
+		MHD_add_response_header(resp, rep->hdr[i].name,
+		    rep->hdr[i].value);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER,
+	    "ota/" OTA_VERSION_STRING);
+	if (rep->status == 503)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
+	return resp;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **req_cls)
+{
+	struct httpd *h = cls;
+	struct request *r = *req_cls;
+	struct route_req req;
+	struct reply rep;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	bool over;
+
+	if (r != NULL && r->status != 0) {
+		/* A body we will not read (e.g. after a 405): drop it. */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	/*
+	 * GET and HEAD are answered on the second call, once the library
+	 * knows the (empty) body is complete, so the connection can be kept
+	 * alive. A GET that does carry a body is answered at once and closed.
+	 */
+	if (r != NULL && !r->headers_seen && (strcmp(method, "GET") == 0 ||
+	    strcmp(method, "HEAD") == 0)) {
+		r->headers_seen = true;
+		pthread_mutex_lock(&h->lock);
+		if (r->conn != NULL)
+			r->conn->in_request = true;
+		pthread_mutex_unlock(&h->lock);
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (r != NULL && r->conn != NULL)
+		r->conn->in_request = true;
+	over = h->nconns > h->cfg->max_connections;
+	pthread_mutex_unlock(&h->lock);
+
+	reply_init(&rep);
+	if (over) {
+		route_error(&rep, 503);
+	} else {
+		req.method = method;
+		req.target = r != NULL ? r->target : url;
+		req.header = lookup_header;
+		req.header_ctx = c;
+		route_handle(&h->env, &req, &rep);
+	}
+	if (r != NULL) {
+		r->status = rep.status;
+		r->bytes = rep.fd >= 0 ? rep.length : rep.body_len;
+		if (strcmp(method, "HEAD") == 0)
+			r->bytes = 0;
+		(void)!str_copy(r->method, sizeof(r->method), method);
+		memcpy(r->note, rep.note, sizeof(r->note));
+	}
+	if ((resp = make_response(&rep)) == NULL) {
+		reply_release(&rep);
+		return MHD_NO;	/* out of memory: the library drops it */
+	}
+	ret = MHD_queue_response(c, (unsigned)rep.status, resp);
+	MHD_destroy_response(resp);
+	reply_release(&rep);
+	return ret;
+}
+
+static void
+peer_name(struct MHD_Connection *c, char *out, size_t outsz)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa == NULL || getnameinfo(sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), out,
+	    (socklen_t)outsz, NULL, 0, NI_NUMERICHOST) != 0)
+		(void)!str_copy(out, outsz, "-");
+	else if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+		memmove(out, out + 7, strlen(out + 7) + 1);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct httpd *h = cls;
+	struct request *r = *req_cls;
+	char peer[HTTPD_MAX_PEER], target[HTTPD_MAX_LOG_TARGET];
+	struct timespec t;
+
+	if (r == NULL)
+		return;
+	now(&t);
+	pthread_mutex_lock(&h->lock);
+	if (r->conn != NULL) {
+		r->conn->in_request = false;
+		r->conn->wait_since = t;
+	}
+	pthread_mutex_unlock(&h->lock);
+	peer_name(c, peer, sizeof(peer));
+	log_escape(target, sizeof(target), r->target);
+	if (r->status == 0)
+		log_access("%s \"%s\" - - %.1fms answered by the HTTP layer "
+		    "(malformed or oversized request)", peer, target,
+		    elapsed(&r->t0, &t) * 1e3);
+	else
+		log_access("%s \"%s %s\" %d %llu %.1fms%s%s%s", peer,
+		    r->method, target, r->status,
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ?
+		    (unsigned long long)r->bytes : 0ULL,
+		    elapsed(&r->t0, &t) * 1e3,
+		    r->note[0] ? " " : "", r->note,
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
+		    " aborted");
+	free(r);
+	*req_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[LOG_MAX_LINE];
+	size_t n;
+
+	if (log_get_level() > LOG_DEBUG)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("libmicrohttpd: %s", line);
+}
+
+/* ---- lifecycle ---- */
+
+static unsigned
+pool_size(const struct serve_config *cfg)
+{
+	long n;
+
+	if (cfg->threads > 0)
+		return cfg->threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 && n < CONFIG_MAX_THREADS ? (unsigned)n : 2;
+}
+
+struct httpd *
+httpd_start(const struct serve_config *cfg, struct filecache *cache,
+    int listen_fd, char *err, size_t errsz)
+{
+	struct httpd *h = calloc(1, sizeof(*h));
+	pthread_condattr_t ca;
+	unsigned hard_limit;
+
+	if (h == NULL) {
+		close(listen_fd);
+		(void)!str_copy(err, errsz, "out of memory");
+		return NULL;
+	}
+	h->cfg = cfg;
+	h->env.cfg = cfg;
+	h->env.cache = cache;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Room above the soft limit, so the excess hears 503, not silence. */
+	hard_limit = cfg->max_connections + cfg->max_connections / 8 + 16;
+	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg),
+	    MHD_OPTION_CONNECTION_LIMIT, hard_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_MEMORY_LIMIT,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_END);
+	if (h->daemon == NULL) {
+		close(listen_fd);
+		(void)!str_copy(err, errsz, "libmicrohttpd refused to start "
+		    "(run with --log debug for its reason)");
+		goto fail;
+	}
+	if (pthread_create(&h->reaper, NULL, reaper_main, h) != 0) {
+		(void)!str_copy(err, errsz, "cannot start the reaper thread");
+		goto fail;
+	}
+	h->reaper_started = true;
+	return h;
+fail:
+	if (h->daemon != NULL)
+		MHD_stop_daemon(h->daemon);
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+	return NULL;
+}
+
+unsigned
+httpd_connections(struct httpd *h)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->nconns;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+void
+httpd_stop(struct httpd *h, unsigned timeout_s)
+{
+	struct timespec t0, t, poll = { 0, HTTPD_DRAIN_POLL_NS };
+	MHD_socket lfd;
+
+	if (h == NULL)
+		return;
+	lfd = MHD_quiesce_daemon(h->daemon);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	pthread_mutex_lock(&h->lock);
+	h->draining = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+	now(&t0);
+	do {
+		if (httpd_connections(h) == 0)
+			break;
+		nanosleep(&poll, NULL);
+		now(&t);
+	} while (elapsed(&t0, &t) < timeout_s);
+	if (httpd_connections(h) > 0)
+		log_warn("closing %u connections still open after %us",
+		    httpd_connections(h), timeout_s);
+	MHD_stop_daemon(h->daemon);
+	if (h->reaper_started) {
+		pthread_mutex_lock(&h->lock);
+		h->stopping = true;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->reaper, NULL);
+	}
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}

@@ -1,0 +1,74 @@
+/*
+ * route: what `ota serve` answers to one request, decided without any HTTP
+ * library type. httpd.c turns a libmicrohttpd request into a route_req and
+ * the struct reply back into a response; everything between, the protocol
+ * of esp-http-update-protocol.md, lives here and is tested without sockets.
+ *
+ * Routes (AutoConnect's updateserver.py, holes closed):
+ *   GET /_catalog?op=list&path=P   JSON listing of catalog/P (catalog.h)
+ *   GET /<file>                    the file, for ESP httpUpdate clients
+ *                                  (espgate.h), with x-MD5 and x-SHA256
+ * Both are confined to the canonical catalog root (path.h). HEAD is GET
+ * without the body. Every error has a fixed reason, a short body and a
+ * Content-Length; no request byte reaches a header or a reason phrase.
+ */
+#ifndef OTA_ROUTE_H
+#define OTA_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ota/status.h>
+
+#include "server/config.h"
+#include "server/espgate.h"
+#include "server/filecache.h"
+
+#define REPLY_MAX_HEADERS 12
+#define REPLY_MAX_VALUE 320
+#define REPLY_MAX_NOTE 256
+
+struct reply_header {
+	const char *name;		/* static storage */
+	char value[REPLY_MAX_VALUE];
+};
+
+struct reply {
+	int status;
+	struct reply_header hdr[REPLY_MAX_HEADERS];
+	size_t nhdr;
+	char *body;		/* owned (malloc); NULL when fd is used */
+	size_t body_len;
+	int fd;			/* owned; >= 0: send [offset, offset+length) */
+	uint64_t offset;
+	uint64_t length;
+	char note[REPLY_MAX_NOTE]; /* device details for the access log */
+};
+
+struct route_req {
+	const char *method;
+	const char *target;	/* raw request-target, as sent */
+	header_fn header;	/* case-insensitive request-header look-up */
+	void *header_ctx;
+};
+
+struct route_env {
+	const struct serve_config *cfg;	/* cfg->root is the catalog */
+	struct filecache *cache;
+};
+
+void reply_init(struct reply *rep);
+/* Closes the fd and frees the body, if still owned. */
+void reply_release(struct reply *rep);
+/* Finds a header set on rep, NULL if none (tests, access log). */
+const char *reply_header(const struct reply *rep, const char *name);
+
+/* Answers req into rep (always: every path sets a status). */
+void route_handle(const struct route_env *env, const struct route_req *req,
+    struct reply *rep);
+
+/* Sets rep to a short plain-text error for status. */
+void route_error(struct reply *rep, int status);
+
+#endif
