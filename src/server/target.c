@@ -34,6 +34,10 @@ target_parse(const char *raw, struct target *t)
 
 	t->path[0] = '\0';
 	t->query[0] = '\0';
+	/* RFC 9112 §3.2: no whitespace or control bytes in a target. */
+	for (const char *c = raw; *c != '\0'; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+			return OTA_E_INVALID;
 	t->is_catalog = plen == strlen(TARGET_CATALOG) &&
 	    memcmp(p, TARGET_CATALOG, plen) == 0;
 	if (p[plen] == '?') {

@@ -30,7 +30,8 @@ struct target {
 };
 
 /*
- * Parses raw into t. OTA_E_INVALID for a bad escape or a NUL (400),
+ * Parses raw into t. OTA_E_INVALID for a bad escape, a NUL, or raw
+ * whitespace or control bytes (400),
  * OTA_E_FORBIDDEN for "..", '\\' or control bytes in the path (403),
  * OTA_E_TOO_LARGE when a part exceeds its cap (414).
  */

@@ -1,0 +1,444 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define TL_MAX_RESPONSE (64 * 1024 * 1024)
+
+const char TL_H8[] =
+    "Host: 127.0.0.1:8000\r\n"
+    "User-Agent: ESP8266-http-Update\r\n"
+    "Connection: close\r\n"
+    "x-ESP8266-Chip-ID: 7223731\r\n"
+    "x-ESP8266-STA-MAC: 80:7D:3A:6E:39:B3\r\n"
+    "x-ESP8266-AP-MAC: 82:7D:3A:6E:39:B3\r\n"
+    "x-ESP8266-free-space: 1781760\r\n"
+    "x-ESP8266-sketch-size: 312832\r\n"
+    "x-ESP8266-sketch-md5: 54acdd6530aed0cfb5679d4daa83348c\r\n"
+    "x-ESP8266-chip-size: 4194304\r\n"
+    "x-ESP8266-sdk-version: 2.2.2-dev(38a443e)\r\n"
+    "x-ESP8266-mode: sketch\r\n"
+    "Content-Length: 0\r\n";
+
+const char TL_H32[] =
+    "Host: 127.0.0.1:8000\r\n"
+    "User-Agent: ESP32-http-Update\r\n"
+    "Connection: close\r\n"
+    "Cache-Control: no-cache\r\n"
+    "x-ESP32-STA-MAC: 24:6F:28:AA:BB:CC\r\n"
+    "x-ESP32-AP-MAC: 24:6F:28:AA:BB:CD\r\n"
+    "x-ESP32-free-space: 1310720\r\n"
+    "x-ESP32-sketch-size: 912384\r\n"
+    "x-ESP32-sketch-md5: 0123456789abcdef0123456789abcdef\r\n"
+    "x-ESP32-sketch-sha256: "
+    "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF\r\n"
+    "x-ESP32-chip-size: 4194304\r\n"
+    "x-ESP32-sdk-version: v4.4.4\r\n"
+    "x-ESP32-mode: sketch\r\n";
+
+int
+tl_connect(uint16_t port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Parses what has arrived; true when the answer is complete. */
+static bool
+parse(struct http_resp *r, char *data, size_t len, bool head)
+{
+	char *end = memmem(data, len, "\r\n\r\n", 4);
+	char cl[32];
+
+	if (end == NULL)
+		return false;
+	if (r->head == NULL) {
+		r->head_len = (size_t)(end - data) + 2;
+		r->head = malloc(r->head_len + 1);
+		memcpy(r->head, data, r->head_len);
+		r->head[r->head_len] = '\0';
+		if (sscanf(r->head, "HTTP/%*d.%*d %d", &r->status) != 1)
+			r->status = -1;
+	}
+	r->body_len = len - (size_t)(end + 4 - data);
+	if (head || r->status == 304 || r->status == 204)
+		return true;
+	if (tl_header(r, "Content-Length", cl, sizeof(cl)) == NULL)
+		return false;
+	return r->body_len >= strtoull(cl, NULL, 10);
+}
+
+int
+tl_exchange_fd(int fd, const void *req, size_t n, bool head, int timeout_ms,
+    struct http_resp *out)
+{
+	struct timespec t0;
+	size_t len = 0, alloc = 65536, off = 0;
+	char *data = malloc(alloc);
+	bool done = false;
+
+	memset(out, 0, sizeof(*out));
+	out->status = -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (off < n) {
+		ssize_t w = send(fd, (const char *)req + off, n - off,
+		    MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	while (!done) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		long left = timeout_ms - ms_since(&t0);
+		ssize_t r;
+
+		if (left <= 0) {
+			out->timed_out = true;
+			break;
+		}
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		if (len == alloc) {
+			if (alloc >= TL_MAX_RESPONSE)
+				break;
+			alloc *= 2;
+			data = realloc(data, alloc);
+		}
+		r = recv(fd, data + len, alloc - len, 0);
+		if (r <= 0) {
+			out->closed = true;
+			break;
+		}
+		len += (size_t)r;
+		done = parse(out, data, len, head);
+	}
+	if (!done)
+		(void)parse(out, data, len, head);
+	/* A complete answer to a closing request: wait for the close. */
+	if (done && !out->closed && (memmem(req, n, "HTTP/1.0\r\n", 10) ||
+	    strcasestr((const char *)req, "Connection: close"))) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char extra[512];
+		ssize_t r;
+
+		if (poll(&p, 1, 1000) > 0 &&
+		    (r = recv(fd, extra, sizeof(extra), 0)) <= 0)
+			out->closed = true;
+	}
+	if (out->head != NULL) {
+		out->body = malloc(out->body_len + 1);
+		memcpy(out->body, data + out->head_len + 2, out->body_len);
+		out->body[out->body_len] = '\0';
+	} else {
+		/* No header block: keep what came as the body. */
+		out->body = malloc(len + 1);
+		memcpy(out->body, data, len);
+		out->body[len] = '\0';
+		out->body_len = len;
+	}
+	free(data);
+	return 0;
+}
+
+int
+tl_exchange(uint16_t port, const void *req, size_t n, bool head,
+    int timeout_ms, struct http_resp *out)
+{
+	int fd = tl_connect(port), r;
+
+	if (fd < 0) {
+		memset(out, 0, sizeof(*out));
+		out->status = -1;
+		return -1;
+	}
+	r = tl_exchange_fd(fd, req, n, head, timeout_ms, out);
+	close(fd);
+	return r;
+}
+
+int
+tl_get(uint16_t port, const char *req, struct http_resp *out)
+{
+	return tl_exchange(port, req, strlen(req),
+	    strncmp(req, "HEAD ", 5) == 0, TL_TIMEOUT_MS, out);
+}
+
+const char *
+tl_header(const struct http_resp *r, const char *name, char *buf,
+    size_t bufsz)
+{
+	size_t nlen = strlen(name);
+	const char *p;
+
+	if (r->head == NULL)
+		return NULL;
+	for (p = strstr(r->head, "\r\n"); p != NULL;
+	    p = strstr(p + 2, "\r\n")) {
+		const char *line = p + 2, *eol;
+		size_t vlen;
+
+		if (strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
+			continue;
+		line += nlen + 1;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		eol = strstr(line, "\r\n");
+		vlen = eol ? (size_t)(eol - line) : strlen(line);
+		if (vlen >= bufsz)
+			vlen = bufsz - 1;
+		memcpy(buf, line, vlen);
+		buf[vlen] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
+int
+tl_header_count(const struct http_resp *r, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p;
+	int n = 0;
+
+	if (r->head == NULL)
+		return 0;
+	for (p = strstr(r->head, "\r\n"); p != NULL;
+	    p = strstr(p + 2, "\r\n"))
+		if (strncasecmp(p + 2, name, nlen) == 0 && p[2 + nlen] == ':')
+			n++;
+	return n;
+}
+
+void
+tl_resp_free(struct http_resp *r)
+{
+	free(r->head);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *
+tl_ota_bin(void)
+{
+	const char *e = getenv("OTA_BIN");
+
+	return e ? e : OTA_BIN;
+}
+
+int
+tl_mkdtemp(char *out, size_t outsz)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(out, outsz, "%s/ota-test-XXXXXX", t ? t : "/tmp");
+	return mkdtemp(out) ? 0 : -1;
+}
+
+int
+tl_write_file(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, p, n) == (ssize_t)n;
+	return close(fd) == 0 && ok ? 0 : -1;
+}
+
+static int
+rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	chmod(p, 0700);
+	return remove(p) == 0 || errno == ENOENT ? 0 : 0;
+}
+
+void
+tl_rmtree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+tl_server_start(struct tl_server *s, const char *catalog,
+    const char *const *args)
+{
+	const char *argv[64];
+	char portfile[300];
+	int n = 0, i, fd;
+
+	memset(s, 0, sizeof(*s));
+	if (tl_mkdtemp(s->tmp, sizeof(s->tmp)) != 0)
+		return -1;
+	snprintf(portfile, sizeof(portfile), "%s/port", s->tmp);
+	snprintf(s->log, sizeof(s->log), "%s/server.log", s->tmp);
+	argv[n++] = tl_ota_bin();
+	argv[n++] = "serve";
+	argv[n++] = "-b";
+	argv[n++] = "127.0.0.1";
+	argv[n++] = "-p";
+	argv[n++] = "0";
+	argv[n++] = "--port-file";
+	argv[n++] = portfile;
+	argv[n++] = "-d";
+	argv[n++] = catalog;
+	for (i = 0; args != NULL && args[i] != NULL && n < 62; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if ((s->pid = fork()) == 0) {
+		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		FILE *f = fopen(portfile, "r");
+		unsigned p = 0;
+
+		if (f != NULL) {
+			int ok = fscanf(f, "%u", &p) == 1;
+
+			fclose(f);
+			if (ok && p > 0) {
+				s->port = (uint16_t)p;
+				return 0;
+			}
+		}
+		if (!tl_server_alive(s))
+			return -1;
+		usleep(10000);
+	}
+	tl_server_stop(s);
+	return -1;
+}
+
+bool
+tl_server_alive(struct tl_server *s)
+{
+	int st;
+
+	return s->pid > 0 && waitpid(s->pid, &st, WNOHANG) == 0;
+}
+
+int
+tl_server_stop(struct tl_server *s)
+{
+	int st = -1, i;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			s->pid = 0;
+			return st;
+		}
+		usleep(10000);
+	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, &st, 0);
+	s->pid = 0;
+	return st;
+}
+
+char *
+tl_server_log(struct tl_server *s)
+{
+	FILE *f = fopen(s->log, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		buf[0] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int
+mkfile(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return tl_write_file(path, p, n);
+}
+
+int
+tl_fixture(char *base, size_t basesz, char *cat, size_t catsz)
+{
+	static const unsigned char good[] = {
+		0xe9, 0x03, 0x02, 0x20, 'h', 'e', 'l', 'l', 'o', '-',
+		'f', 'i', 'r', 'm', 'w', 'a', 'r', 'e'
+	};
+	static const unsigned char inner[] = { 0xe9, 'a', 'b', 'c' };
+	static const unsigned char upper[] = { 0xe9, 0x01, 0x02, 0x03 };
+	char p[512];
+
+	if (tl_mkdtemp(base, basesz) != 0)
+		return -1;
+	snprintf(cat, catsz, "%s/fw", base);
+	snprintf(p, sizeof(p), "%s/fw2", base);
+	if (mkdir(cat, 0755) || mkdir(p, 0755))
+		return -1;
+	if (mkfile(p, "secret.bin", good, sizeof(good)))
+		return -1;
+	if (mkfile(cat, "good.bin", good, sizeof(good)) ||
+	    mkfile(cat, "bad.bin", "XXnotfirmware", 13) ||
+	    mkfile(cat, "readme.txt", "read me\n", 8) ||
+	    mkfile(cat, "empty.bin", "", 0) ||
+	    mkfile(cat, "UPPER.BIN", upper, sizeof(upper)))
+		return -1;
+	snprintf(p, sizeof(p), "%s/sub", cat);
+	if (mkdir(p, 0755) || mkfile(p, "inner.bin", inner, sizeof(inner)))
+		return -1;
+	snprintf(p, sizeof(p), "%s/dir.bin", cat);
+	if (mkdir(p, 0755))
+		return -1;
+	snprintf(p, sizeof(p), "%s/outside.txt", base);
+	return tl_write_file(p, "SECRET-OUTSIDE\n", 15);
+}

@@ -1,0 +1,96 @@
+/*
+ * Helpers for the integration tests: a raw HTTP client that sends exact
+ * bytes and keeps exact bytes, a real `ota serve` started on 127.0.0.1
+ * with an ephemeral port, and the fixture catalog of
+ * esp-http-update-protocol.md §8. Loopback only.
+ */
+#ifndef OTA_TESTLIB_H
+#define OTA_TESTLIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TL_TIMEOUT_MS 5000
+
+struct http_resp {
+	int status;		/* -1: no status line at all */
+	char *head;		/* status line + headers, NUL-terminated */
+	size_t head_len;
+	unsigned char *body;	/* exactly the bytes after the blank line */
+	size_t body_len;
+	bool closed;		/* the server closed the connection */
+	bool timed_out;
+};
+
+/* Connects to 127.0.0.1:port; -1 on failure. */
+int tl_connect(uint16_t port);
+
+/*
+ * Sends req[n] on a new connection and reads the answer: until the body
+ * is complete per Content-Length (none for HEAD when head is true), or
+ * until the server closes, or timeout_ms passes. 0 if a connection was
+ * made and something (maybe nothing) was read; -1 if it could not connect.
+ */
+int tl_exchange(uint16_t port, const void *req, size_t n, bool head,
+    int timeout_ms, struct http_resp *out);
+/* Same, on an open socket (keep-alive tests). */
+int tl_exchange_fd(int fd, const void *req, size_t n, bool head,
+    int timeout_ms, struct http_resp *out);
+/* Same with a NUL-terminated request. */
+int tl_get(uint16_t port, const char *req, struct http_resp *out);
+
+/* Value of header name (case-insensitive) into buf; NULL if absent. */
+const char *tl_header(const struct http_resp *r, const char *name,
+    char *buf, size_t bufsz);
+/* How many times header name appears. */
+int tl_header_count(const struct http_resp *r, const char *name);
+void tl_resp_free(struct http_resp *r);
+
+/* Path of the ota binary under test (OTA_BIN from the build). */
+const char *tl_ota_bin(void);
+
+struct tl_server {
+	pid_t pid;
+	uint16_t port;
+	char tmp[256];		/* private temp dir: port file, log */
+	char log[300];
+};
+
+/*
+ * Starts `ota serve -b 127.0.0.1 -p 0 --port-file ... -d catalog ARGS`
+ * (args NULL-terminated, may be NULL) and waits for its port. 0 on success.
+ */
+int tl_server_start(struct tl_server *s, const char *catalog,
+    const char *const *args);
+/* SIGTERM, wait up to 10 s, then SIGKILL. Returns the wait status. */
+int tl_server_stop(struct tl_server *s);
+bool tl_server_alive(struct tl_server *s);
+/* The server's log so far (malloc'd, NUL-terminated; caller frees). */
+char *tl_server_log(struct tl_server *s);
+
+/* mkdtemp under TMPDIR into out; 0 on success. */
+int tl_mkdtemp(char *out, size_t outsz);
+/* Writes p[n] to path (created or truncated). 0 on success. */
+int tl_write_file(const char *path, const void *p, size_t n);
+/* rm -rf path. */
+void tl_rmtree(const char *path);
+
+/*
+ * Builds the §8 fixture under a new temp dir: <base>/fw (the catalog C)
+ * and the sibling <base>/fw2. Writes C's path to cat; base to base.
+ */
+int tl_fixture(char *base, size_t basesz, char *cat, size_t catsz);
+
+/* MD5 of good.bin and inner.bin in the fixture. */
+#define TL_GOOD_MD5 "ec319a006828ff810e5f6e0fe37f5fc2"
+#define TL_INNER_MD5 "2dfa38003d7c805e1dd95974c643c237"
+#define TL_GOOD_LEN 18
+
+/* The exact ESP8266 header block of esp-http-update-protocol.md §4.1. */
+extern const char TL_H8[];
+/* The ESP32 (core 2.x) header block of §5. */
+extern const char TL_H32[];
+
+#endif
