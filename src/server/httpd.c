@@ -132,6 +132,17 @@ reap_locked(struct httpd *h, const struct timespec *t)
 		if (why == NULL)
 			continue;
 		log_debug("closing connection on fd %d: %s", k->fd, why);
+		if (!h->draining) {
+			/*
+			 * A deadline kill resets: without it the kernel goes
+			 * on trickling the queued send buffer (megabytes) to
+			 * a slow reader long after the library closed.
+			 */
+			struct linger rst = { 1, 0 };
+
+			setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &rst,
+			    sizeof(rst));
+		}
 		shutdown(k->fd, SHUT_RDWR);
 		k->shut = true;
 	}
