@@ -72,6 +72,7 @@ level_name(enum log_level level)
 	return "DEBUG";
 }
 
+__attribute__((format(printf, 2, 0)))
 static void
 log_write(const char *tag, const char *fmt, va_list ap)
 {

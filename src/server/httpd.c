@@ -351,6 +351,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {

@@ -143,11 +143,15 @@ listen_log_urls(int fd, const char *bind)
 	for (i = ifs; i != NULL; i = i->ifa_next) {
 		if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP))
 			continue;
-		if (i->ifa_addr->sa_family == AF_INET ||
-		    (v6any && i->ifa_addr->sa_family == AF_INET6 &&
-		    !IN6_IS_ADDR_LINKLOCAL(
-		    &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr)))
-			log_url(i->ifa_addr, port);
+		if (i->ifa_addr->sa_family == AF_INET6) {
+			struct sockaddr_in6 s6;
+
+			memcpy(&s6, i->ifa_addr, sizeof(s6));
+			if (!v6any || IN6_IS_ADDR_LINKLOCAL(&s6.sin6_addr))
+				continue;
+		} else if (i->ifa_addr->sa_family != AF_INET)
+			continue;
+		log_url(i->ifa_addr, port);
 	}
 	freeifaddrs(ifs);
 }
