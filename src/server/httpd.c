@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -233,6 +234,55 @@ make_response(struct reply *rep)
 	return resp;
 }
 
+/* What the framing headers say; filled by framing_one. */
+struct framing {
+	unsigned ncl, nte;
+	char cl[32];		/* the first Content-Length */
+	bool cl_conflict;	/* a later one differs */
+	bool te_other;		/* a coding other than chunked */
+	bool cl_nonzero;
+};
+
+static enum MHD_Result
+framing_one(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct framing *f = cls;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->ncl++ == 0)
+			(void)!str_copy(f->cl, sizeof(f->cl), value);
+		else if (strcmp(f->cl, value) != 0)
+			f->cl_conflict = true;
+		if (strspn(value, "0") != strlen(value))
+			f->cl_nonzero = true;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->nte++;
+		if (strcasecmp(value, "chunked") != 0)
+			f->te_other = true;
+	}
+	return MHD_YES;
+}
+
+/*
+ * RFC 9112 §6: refuses ambiguous framing (400), unknown transfer codings
+ * (501), and says whether a body follows. 0 when the framing is sound.
+ */
+static int
+framing_check(struct MHD_Connection *c, bool *has_body)
+{
+	struct framing f;
+
+	memset(&f, 0, sizeof(f));
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_one, &f);
+	*has_body = f.nte > 0 || f.cl_nonzero;
+	if (f.cl_conflict || (f.nte > 0 && f.ncl > 0))
+		return 400;
+	if (f.te_other)
+		return 501;
+	return 0;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -244,55 +294,61 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct reply rep;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	bool over;
+	bool over, has_body = false;
+	int bad_framing = 0;
 
-	if (r != NULL && r->status != 0) {
-		/* A body we will not read (e.g. after a 405): drop it. */
+	if (r == NULL)
+		return MHD_NO;	/* no memory for the request: drop it */
+	if (r->status != 0) {
+		/* Answered already; a body we will not read is dropped. */
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	/*
-	 * GET and HEAD are answered on the second call, once the library
-	 * knows the (empty) body is complete, so the connection can be kept
-	 * alive. A GET that does carry a body is answered at once and closed.
-	 */
-	if (r != NULL && !r->headers_seen && (strcmp(method, "GET") == 0 ||
-	    strcmp(method, "HEAD") == 0)) {
-		r->headers_seen = true;
-		pthread_mutex_lock(&h->lock);
-		if (r->conn != NULL)
-			r->conn->in_request = true;
-		pthread_mutex_unlock(&h->lock);
-		return MHD_YES;
-	}
 	pthread_mutex_lock(&h->lock);
-	if (r != NULL && r->conn != NULL)
+	if (r->conn != NULL)
 		r->conn->in_request = true;
 	over = h->nconns > h->cfg->max_connections;
 	pthread_mutex_unlock(&h->lock);
+	/*
+	 * The first call comes right after the headers. A GET or HEAD
+	 * without a body is answered on the second call, once the library
+	 * knows the (empty) body is complete, so that the connection can stay
+	 * open. Anything with a body, or with bad framing, is answered now,
+	 * before its body is read, and the connection is closed after it.
+	 */
+	if (!r->headers_seen) {
+		r->headers_seen = true;
+		bad_framing = framing_check(c, &has_body);
+		if (bad_framing == 0 && !has_body &&
+		    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
+			return MHD_YES;
+	}
 
 	reply_init(&rep);
-	if (over) {
+	if (bad_framing != 0)
+		route_error(&rep, bad_framing);
+	else if (over)
 		route_error(&rep, 503);
-	} else {
+	else {
 		req.method = method;
-		req.target = r != NULL ? r->target : url;
+		req.target = r->target;
 		req.header = lookup_header;
 		req.header_ctx = c;
 		route_handle(&h->env, &req, &rep);
 	}
-	if (r != NULL) {
-		r->status = rep.status;
-		r->bytes = rep.fd >= 0 ? rep.length : rep.body_len;
-		if (strcmp(method, "HEAD") == 0)
-			r->bytes = 0;
-		(void)!str_copy(r->method, sizeof(r->method), method);
-		memcpy(r->note, rep.note, sizeof(r->note));
-	}
+	r->status = rep.status;
+	r->bytes = rep.fd >= 0 ? rep.length : rep.body_len;
+	if (strcmp(method, "HEAD") == 0)
+		r->bytes = 0;
+	(void)!str_copy(r->method, sizeof(r->method), method);
+	memcpy(r->note, rep.note, sizeof(r->note));
 	if ((resp = make_response(&rep)) == NULL) {
 		reply_release(&rep);
 		return MHD_NO;	/* out of memory: the library drops it */
 	}
+	if (has_body || bad_framing != 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
 	ret = MHD_queue_response(c, (unsigned)rep.status, resp);
 	MHD_destroy_response(resp);
 	reply_release(&rep);

@@ -402,9 +402,11 @@ tl_server_log(struct tl_server *s)
 static int
 mkfile(const char *dir, const char *name, const void *p, size_t n)
 {
-	char path[512];
+	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return -1;
 	return tl_write_file(path, p, n);
 }
 
