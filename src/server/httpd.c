@@ -209,6 +209,11 @@ make_response(struct reply *rep)
 	size_t i;
 
 	if (rep->fd >= 0) {
+		/*
+		 * Also for a 304: libmicrohttpd 0.9.75 never sends its body
+		 * but announces its size, which RFC 9110 §8.6 wants to be the
+		 * size a 200 would have had (an empty buffer would say 0).
+		 */
 		resp = MHD_create_response_from_fd_at_offset64(rep->length,
 		    rep->fd, rep->offset);
 		if (resp != NULL)
@@ -294,7 +299,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct reply rep;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	bool over, has_body = false;
+	bool over, draining, has_body = false;
 	int bad_framing = 0;
 
 	if (r == NULL)
@@ -308,6 +313,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (r->conn != NULL)
 		r->conn->in_request = true;
 	over = h->nconns > h->cfg->max_connections;
+	draining = h->draining;
 	pthread_mutex_unlock(&h->lock);
 	/*
 	 * The first call comes right after the headers. A GET or HEAD
@@ -338,7 +344,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	r->status = rep.status;
 	r->bytes = rep.fd >= 0 ? rep.length : rep.body_len;
-	if (strcmp(method, "HEAD") == 0)
+	if (strcmp(method, "HEAD") == 0 || rep.status == 304)
 		r->bytes = 0;
 	(void)!str_copy(r->method, sizeof(r->method), method);
 	memcpy(r->note, rep.note, sizeof(r->note));
@@ -346,7 +352,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		reply_release(&rep);
 		return MHD_NO;	/* out of memory: the library drops it */
 	}
-	if (has_body || bad_framing != 0)
+	/*
+	 * Close after an answer given before the body was read, and while
+	 * shutting down: a quiesced daemon would go on serving keep-alive
+	 * clients for as long as they keep asking.
+	 */
+	if (has_body || bad_framing != 0 || draining)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
 	ret = MHD_queue_response(c, (unsigned)rep.status, resp);

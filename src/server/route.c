@@ -287,7 +287,7 @@ handle_download(const struct route_env *env, const struct route_req *req,
 	rep->length = (uint64_t)sb.st_size;
 	if (etag_match(req->header(req->header_ctx, "If-None-Match"), etag) ||
 	    (esp.family != ESP_NONE && device_runs(env, &esp, &d))) {
-		reply_release(rep);
+		/* The fd stays: httpd.c sizes the 304 by it, sends no body. */
 		rep->status = 304;
 		reply_add(rep, "ETag", "%s", etag);
 		reply_add(rep, "x-MD5", "%s", d.md5);

@@ -40,7 +40,8 @@ struct reply {
 	size_t nhdr;
 	char *body;		/* owned (malloc); NULL when fd is used */
 	size_t body_len;
-	int fd;			/* owned; >= 0: send [offset, offset+length) */
+	int fd;			/* owned; >= 0: send [offset, offset+length);
+				 * on a 304, only its length is announced */
 	uint64_t offset;
 	uint64_t length;
 	char note[REPLY_MAX_NOTE]; /* device details for the access log */

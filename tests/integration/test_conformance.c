@@ -579,7 +579,45 @@ case_46_not_modified(void **state)
 	assert_int_equal(r.status, 304);
 	assert_int_equal(r.body_len, 0);
 	assert_string_equal(tl_header(&r, "ETag", v, sizeof(v)), etag);
+	/* RFC 9110 §8.6: the length a 200 would have had, or none */
+	assert_string_equal(tl_header(&r, "Content-Length", v, sizeof(v)),
+	    "18");
 	tl_resp_free(&r);
+}
+
+/* A 304 sends no body: the next answer on the connection is intact. */
+static void
+case_46_not_modified_keep_alive(void **state)
+{
+	char q[8192], h[2048], etag[100];
+	struct http_resp r;
+	int fd;
+
+	snprintf(q, sizeof(q), "GET /good.bin HTTP/1.0\r\n%s\r\n", TL_H8);
+	assert_int_equal(tl_get(srv.port, q, &r), 0);
+	assert_non_null(tl_header(&r, "ETag", etag, sizeof(etag)));
+	tl_resp_free(&r);
+	snprintf(h, sizeof(h), "%s", TL_H8);
+	{
+		char *c = strstr(h, "Connection: close\r\n");
+
+		memmove(c, c + 19, strlen(c + 19) + 1);
+	}
+	snprintf(q, sizeof(q), "GET /good.bin HTTP/1.1\r\n%s"
+	    "If-None-Match: %s\r\n\r\n", h, etag);
+	fd = tl_connect(srv.port);
+	assert_int_equal(tl_exchange_fd(fd, q, strlen(q), false, TL_TIMEOUT_MS,
+	    &r), 0);
+	assert_int_equal(r.status, 304);
+	tl_resp_free(&r);
+	snprintf(q, sizeof(q), "GET /good.bin HTTP/1.1\r\n%s\r\n", h);
+	assert_int_equal(tl_exchange_fd(fd, q, strlen(q), false, TL_TIMEOUT_MS,
+	    &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, TL_GOOD_LEN);
+	assert_int_equal(r.body[0], 0xe9);
+	tl_resp_free(&r);
+	close(fd);
 }
 
 static void
@@ -640,6 +678,7 @@ main(void)
 		cmocka_unit_test(case_41_protocol_errors),
 		cmocka_unit_test(case_43_big_image),
 		cmocka_unit_test(case_46_not_modified),
+		cmocka_unit_test(case_46_not_modified_keep_alive),
 		cmocka_unit_test(case_keep_alive),
 		cmocka_unit_test(case_access_log),
 	};
