@@ -125,33 +125,39 @@ log_access(const char *fmt, ...)
 	va_end(ap);
 }
 
+static size_t
+escaped_len(unsigned char c)
+{
+	return c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? 4 : 1;
+}
+
 void
 log_escape(char *out, size_t outsz, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	const unsigned char *p;
+	size_t o = 0, total = 0, limit;
 
 	if (outsz == 0)
 		return;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		size_t need = (c < 0x20 || c >= 0x7f || c == '"' ||
-		    c == '\\') ? 4 : 1;
-
-		if (o + need + 4 > outsz) {
-			if (o + 4 <= outsz) {
-				memcpy(out + o, "...", 3);
-				o += 3;
-			}
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		total += escaped_len(*p);
+	/* All of it if it fits; else as much as leaves room for "...". */
+	limit = total < outsz ? total : outsz > 4 ? outsz - 4 : 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (o + escaped_len(*p) > limit)
 			break;
-		}
-		if (need == 4) {
+		if (escaped_len(*p) == 4) {
 			out[o++] = '\\';
 			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 0xf];
 		} else
-			out[o++] = (char)c;
+			out[o++] = (char)*p;
+	}
+	if (total >= outsz && outsz >= 4) {
+		memcpy(out + o, "...", 3);
+		o += 3;
 	}
 	out[o] = '\0';
 }

@@ -71,7 +71,7 @@ catalog_json_string(struct buf *out, const char *name)
 			st = buf_adds(out, "\\b");
 		else if (cp == '\f')
 			st = buf_adds(out, "\\f");
-		else if (cp < 0x20 || (cp > 0x7f && cp < 0x10000))
+		else if (cp < 0x20 || (cp >= 0x7f && cp < 0x10000))
 			st = buf_addf(out, "\\u%04x", (unsigned)cp);
 		else if (cp >= 0x10000) {
 			cp -= 0x10000;
@@ -220,15 +220,21 @@ catalog_list(const char *root, const char *dir, struct buf *out)
 		if (S_ISLNK(lsb.st_mode) &&
 		    (!link_stays_inside(root, dir, names[i]) ||
 		    fstatat(dirfd(d), names[i], &sb, 0) != 0)) {
+			char name[CATALOG_MAX_ENTRY_JSON];
+
+			log_escape(name, sizeof(name), names[i]);
 			log_debug("catalog: leaving out '%s/%s': link leads "
-			    "outside the catalog or nowhere", dir, names[i]);
+			    "outside the catalog or nowhere", dir, name);
 			continue;
 		}
 		es = entry_json(&e, dirfd(d), names[i],
 		    S_ISLNK(lsb.st_mode) ? &sb : &lsb);
 		if (es != OTA_OK) {
+			char name[CATALOG_MAX_ENTRY_JSON];
+
+			log_escape(name, sizeof(name), names[i]);
 			log_warn("catalog: leaving out '%s/%s': %s", dir,
-			    names[i], es == OTA_E_INVALID ?
+			    name, es == OTA_E_INVALID ?
 			    "name is not UTF-8" : "entry longer than a device "
 			    "can parse (shorten the name)");
 			buf_release(&e);

@@ -46,7 +46,7 @@ enum ota_status catalog_list(const char *root, const char *dir,
 
 /*
  * Writes name as a JSON string, quotes included, the way Python's
- * json.dumps(ensure_ascii=True) does. OTA_E_INVALID if name is not UTF-8.
+ * json.dumps(ensure_ascii=True) does: everything outside ' '..'~' escaped. OTA_E_INVALID if name is not UTF-8.
  */
 __attribute__((warn_unused_result))
 enum ota_status catalog_json_string(struct buf *out, const char *name);

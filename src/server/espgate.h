@@ -29,7 +29,10 @@ struct esp_info {
 	const char *sketch_md5;
 	const char *version;
 	const char *mode;
-	/* why the gate refused: the missing header, static storage */
+	/*
+	 * why the gate refused, static storage: "User-Agent", or the
+	 * missing header's name after "x-<family>-", e.g. "STA-MAC"
+	 */
 	const char *missing;
 };
 

@@ -31,7 +31,8 @@ range_parse(const char *value, uint64_t size, uint64_t *start, uint64_t *len)
 	const char *p;
 	uint64_t a, b;
 
-	if (value == NULL || strncasecmp(value, "bytes=", 6) != 0)
+	/* An empty file has no byte to range over: send it all (nothing). */
+	if (value == NULL || size == 0 || strncasecmp(value, "bytes=", 6) != 0)
 		return RANGE_NONE;
 	p = value + 6;
 	if (strchr(p, ',') != NULL)
@@ -40,7 +41,7 @@ range_parse(const char *value, uint64_t size, uint64_t *start, uint64_t *len)
 		p++;
 		if (!read_u64(&p, &b) || *p != '\0')
 			return RANGE_NONE;
-		if (b == 0 || size == 0)
+		if (b == 0)
 			return RANGE_UNSATISFIABLE;
 		if (b > size)
 			b = size;

@@ -305,7 +305,8 @@ handle_download(const struct route_env *env, const struct route_req *req,
 	}
 	rep->status = 200;
 	reply_add(rep, "Content-Type", "application/octet-stream");
-	add_disposition(rep, path_basename(file));
+	/* The name asked for, as the reference: a link's, not its target's. */
+	add_disposition(rep, path_basename(t->path));
 	reply_add(rep, "x-MD5", "%s", d.md5);
 	reply_add(rep, "x-SHA256", "%s", d.sha256);
 	reply_add(rep, "ETag", "%s", etag);

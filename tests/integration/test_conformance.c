@@ -620,6 +620,21 @@ case_46_not_modified_keep_alive(void **state)
 	close(fd);
 }
 
+/* A link is sent under its own name, as updateserver.py did. */
+static void
+case_link_keeps_its_name(void **state)
+{
+	char p[512];
+	struct http_resp r;
+
+	snprintf(p, sizeof(p), "%s/latest.bin", cat);
+	assert_int_equal(symlink("good.bin", p), 0);
+	req("GET /latest.bin HTTP/1.0", TL_H8, &r);
+	assert_good_download(&r, TL_GOOD_MD5, 18, "latest.bin");
+	tl_resp_free(&r);
+	unlink(p);
+}
+
 static void
 case_keep_alive(void **state)
 {
@@ -679,6 +694,7 @@ main(void)
 		cmocka_unit_test(case_43_big_image),
 		cmocka_unit_test(case_46_not_modified),
 		cmocka_unit_test(case_46_not_modified_keep_alive),
+		cmocka_unit_test(case_link_keeps_its_name),
 		cmocka_unit_test(case_keep_alive),
 		cmocka_unit_test(case_access_log),
 	};

@@ -782,9 +782,11 @@ check_download(struct verdict *v, const struct http_resp *r)
 		    tl_header(r, "x-MD5", val, sizeof(val)));
 		return;
 	}
+	/* Named as requested (a link keeps its own name); bytes are checked. */
 	if (tl_header(r, "Content-Disposition", val, sizeof(val)) == NULL ||
-	    strcmp(val, "attachment; filename=good.bin") != 0)
-		bad(v, "served something other than good.bin");
+	    strncmp(val, "attachment; filename=", 21) != 0 ||
+	    strpbrk(val + 21, "/\\\"") != NULL)
+		bad(v, "no plain attachment name");
 	if (strcmp(tl_header(r, "x-MD5", val, sizeof(val)), TL_GOOD_MD5) != 0)
 		bad(v, "x-MD5 %s is not good.bin's", val);
 	if (v->a->flags & F_HEAD)
