@@ -4,7 +4,7 @@
  * Fallible functions return an enum ota_status; OTA_OK is zero so that
  * `if (st != OTA_OK)` and curl-style chaining both read naturally. The codes
  * say what went wrong, never which protocol carried it: the HTTP layer maps
- * them to status numbers in one place (src/server/httpd.c).
+ * them to status numbers in one place (http_status() in src/server/route.c).
  */
 #ifndef OTA_STATUS_H
 #define OTA_STATUS_H

@@ -118,6 +118,20 @@ parse_uint(const char *flag, const char *arg, uint64_t min, uint64_t max,
 	return 0;
 }
 
+/* "--name" of a long option, for messages (argv may hold its value). */
+static const char *
+option_name(int val)
+{
+	static char name[40];
+	const struct option *o;
+
+	for (o = serve_options; o->name != NULL; o++)
+		if (o->val == val)
+			break;
+	(void)!str_fmt(name, sizeof(name), "--%s", o->name ? o->name : "?");
+	return name;
+}
+
 static int
 parse_args(int argc, char **argv, struct serve_config *cfg)
 {
@@ -198,7 +212,7 @@ parse_args(int argc, char **argv, struct serve_config *cfg)
 			return usage_error("unknown option '%s'",
 			    argv[optind - 1]);
 		}
-		if (parse_uint(argv[optind - 1], optarg, min, max, u))
+		if (parse_uint(option_name(c), optarg, min, max, u))
 			return CLI_EXIT_USAGE;
 	}
 	if (optind < argc)

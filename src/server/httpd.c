@@ -133,11 +133,13 @@ reap_locked(struct httpd *h, const struct timespec *t)
 		if (why == NULL)
 			continue;
 		log_debug("closing connection on fd %d: %s", k->fd, why);
-		if (!h->draining) {
+		if (k->in_request) {
 			/*
-			 * A deadline kill resets: without it the kernel goes
-			 * on trickling the queued send buffer (megabytes) to
-			 * a slow reader long after the library closed.
+			 * Cutting an answer short resets: without it the
+			 * kernel goes on trickling the queued send buffer
+			 * (megabytes) to a slow reader long after the library
+			 * closed. A connection owing us headers has nothing
+			 * queued and gets an ordinary close.
 			 */
 			struct linger rst = { 1, 0 };
 
@@ -402,8 +404,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	peer_name(c, peer, sizeof(peer));
 	log_escape(target, sizeof(target), r->target);
 	if (r->status == 0)
-		log_access("%s \"%s\" - - %.1fms answered by the HTTP layer "
-		    "(malformed or oversized request)", peer, target,
+		log_access("%s \"%s\" - - %.1fms not handled: timed out, "
+		    "malformed or oversized (see --log debug)", peer, target,
 		    elapsed(&r->t0, &t) * 1e3);
 	else
 		log_access("%s \"%s %s\" %d %llu %.1fms%s%s%s", peer,
@@ -444,7 +446,9 @@ pool_size(const struct serve_config *cfg)
 	if (cfg->threads > 0)
 		return cfg->threads;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 && n < CONFIG_MAX_THREADS ? (unsigned)n : 2;
+	if (n < 1)
+		return 2;
+	return n < CONFIG_MAX_THREADS ? (unsigned)n : CONFIG_MAX_THREADS;
 }
 
 struct httpd *

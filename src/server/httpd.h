@@ -15,9 +15,11 @@
  *  - request line and headers share HTTPD_MEMORY_LIMIT bytes per connection.
  * The read and total timeouts are enforced by a reaper thread that shuts
  * down (shutdown(2), not close(2)) the sockets past their deadline; the
- * library then sees the socket fail and closes it itself. SO_LINGER 0 is
- * set first, so that close resets the connection and frees its send buffer
- * at once instead of trickling it to a reader that is too slow. The registry the
+ * library then sees the socket fail and closes it itself. When an answer
+ * is in flight SO_LINGER 0 is set first, so that close resets the
+ * connection and frees its send buffer at once instead of trickling it to
+ * a reader that is too slow. The read timeout also bounds how long an idle
+ * keep-alive connection waits for its next request. The registry the
  * reaper walks is updated from libmicrohttpd's connection notifications,
  * which run before the library closes the descriptor, under one mutex, so
  * the reaper never touches a descriptor that was closed and reused.

@@ -83,13 +83,13 @@ static const char *
 error_text(int status)
 {
 	switch (status) {
-	case 400: return "Bad Request: the request target is malformed\n";
+	case 400: return "Bad Request: the request is malformed\n";
 	case 403: return "Forbidden\n";
 	case 404: return "Not Found\n";
 	case 405: return "Method Not Allowed: use GET or HEAD\n";
 	case 414: return "URI Too Long\n";
 	case 416: return "Range Not Satisfiable\n";
-	case 501: return "Not Implemented: use GET or HEAD\n";
+	case 501: return "Not Implemented\n";
 	case 503: return "Service Unavailable: try again later\n";
 	}
 	return "Internal Server Error: see the server log\n";

@@ -132,6 +132,11 @@ usage_errors(void **state)
 	assert_non_null(strstr(r.err, "'--bogus'"));
 	run_ota(&r, bad[1]);
 	assert_non_null(strstr(r.err, "'bogus'"));
+	/* a value given as its own argument: the message names the flag */
+	run_ota(&r, (const char *[]){ "serve", "--idle-timeout", "0", NULL });
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--idle-timeout"));
+	assert_non_null(strstr(r.err, "'0'"));
 }
 
 static void
