@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The command called name; NULL, after saying so on stderr, if none. */
 static const struct cli_command *
 find_command(const char *name)
 {
@@ -24,6 +25,7 @@ find_command(const char *name)
 	for (i = 0; i < NCOMMANDS; i++)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
+	fprintf(stderr, "ota: no command '%s' (see 'ota help')\n", name);
 	return NULL;
 }
 
@@ -50,11 +52,8 @@ cmd_help(int argc, char **argv)
 		help_usage();
 		return CLI_EXIT_OK;
 	}
-	if ((c = find_command(argv[1])) == NULL) {
-		fprintf(stderr, "ota: no command '%s' (see 'ota help')\n",
-		    argv[1]);
+	if ((c = find_command(argv[1])) == NULL)
 		return CLI_EXIT_USAGE;
-	}
 	c->usage();
 	return CLI_EXIT_OK;
 }
@@ -76,10 +75,7 @@ main(int argc, char **argv)
 		help_usage();
 		return CLI_EXIT_OK;
 	}
-	if ((c = find_command(argv[1])) == NULL) {
-		fprintf(stderr, "ota: no command '%s' (see 'ota help')\n",
-		    argv[1]);
+	if ((c = find_command(argv[1])) == NULL)
 		return CLI_EXIT_USAGE;
-	}
 	return c->run(argc - 1, argv + 1);
 }
