@@ -5,7 +5,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "testlib.h"
 
@@ -450,4 +456,78 @@ tl_fixture(char *base, size_t basesz, char *cat, size_t catsz)
 		return -1;
 	snprintf(p, sizeof(p), "%s/outside.txt", base);
 	return tl_write_file(p, "SECRET-OUTSIDE\n", 15);
+}
+
+const char *
+tl_hdrs_get(void *ctx, const char *name)
+{
+	struct tl_hdrs *h = ctx;
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcasecmp(h->name[i], name) == 0)
+			return h->value[i];
+	return NULL;
+}
+
+void
+tl_hdrs_parse(struct tl_hdrs *h, const char *block)
+{
+	const char *p = block;
+
+	memset(h, 0, sizeof(*h));
+	while (*p != '\0') {
+		const char *eol = strstr(p, "\r\n");
+		const char *colon = strchr(p, ':');
+		size_t nl, vl;
+
+		assert_non_null(eol);
+		assert_true(colon != NULL && colon < eol);
+		assert_true(h->n < TL_HDRS_MAX);
+		nl = (size_t)(colon - p);
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		vl = (size_t)(eol - colon);
+		assert_true(nl < sizeof(h->name[0]) &&
+		    vl < sizeof(h->value[0]));
+		memcpy(h->name[h->n], p, nl);
+		memcpy(h->value[h->n], colon, vl);
+		h->n++;
+		p = eol + 2;
+	}
+}
+
+void
+tl_hdrs_set(struct tl_hdrs *h, const char *name, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcasecmp(h->name[i], name) == 0)
+			break;
+	if (i == h->n) {
+		assert_true(h->n < TL_HDRS_MAX);
+		h->n++;
+	}
+	snprintf(h->name[i], sizeof(h->name[i]), "%s", name);
+	snprintf(h->value[i], sizeof(h->value[i]), "%s", value);
+}
+
+void
+tl_hdrs_del(struct tl_hdrs *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		if (strcasecmp(h->name[i], name) == 0) {
+			memmove(h->name[i], h->name[i + 1],
+			    (h->n - i - 1) * sizeof(h->name[0]));
+			memmove(h->value[i], h->value[i + 1],
+			    (h->n - i - 1) * sizeof(h->value[0]));
+			h->n--;
+			return;
+		}
+	}
+	fail_msg("no header %s to delete", name);
 }

@@ -2,7 +2,8 @@
  * Helpers for the integration tests: a raw HTTP client that sends exact
  * bytes and keeps exact bytes, a real `ota serve` started on 127.0.0.1
  * with an ephemeral port, and the fixture catalog of
- * esp-http-update-protocol.md §8. Loopback only.
+ * esp-http-update-protocol.md §8. Loopback only. Also, for the unit
+ * tests, a fake request-header table.
  */
 #ifndef OTA_TESTLIB_H
 #define OTA_TESTLIB_H
@@ -87,6 +88,30 @@ int tl_fixture(char *base, size_t basesz, char *cat, size_t catsz);
 #define TL_GOOD_MD5 "ec319a006828ff810e5f6e0fe37f5fc2"
 #define TL_INNER_MD5 "2dfa38003d7c805e1dd95974c643c237"
 #define TL_GOOD_LEN 18
+
+/*
+ * A fake request-header table for the unit tests (route, espgate): up to
+ * TL_HDRS_MAX name/value pairs, looked up case-insensitively as
+ * libmicrohttpd's MHD_lookup_connection_value is. memset to 0 for an empty
+ * table. The functions that change it fail the running cmocka test when a
+ * name or value does not fit or the table is full.
+ */
+#define TL_HDRS_MAX 32
+
+struct tl_hdrs {
+	size_t n;
+	char name[TL_HDRS_MAX][64];
+	char value[TL_HDRS_MAX][160];
+};
+
+/* Value of name in ctx (a struct tl_hdrs *); NULL if absent. A header_fn. */
+const char *tl_hdrs_get(void *ctx, const char *name);
+/* Replaces h with the "Name: value\r\n" lines of block (TL_H8, TL_H32). */
+void tl_hdrs_parse(struct tl_hdrs *h, const char *block);
+/* Sets name to value: in place if present (any case), else appended. */
+void tl_hdrs_set(struct tl_hdrs *h, const char *name, const char *value);
+/* Removes name (any case), keeping the order; fails the test if absent. */
+void tl_hdrs_del(struct tl_hdrs *h, const char *name);
 
 /* The exact ESP8266 header block of esp-http-update-protocol.md §4.1. */
 extern const char TL_H8[];

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,27 +31,6 @@
 
 static char base[PATH_MAX], root[PATH_MAX];
 
-/*
- * tl_rmtree chmods every entry it meets, and chmod follows symbolic links:
- * unlink the links first so that no target outside the tree is touched.
- */
-static int
-unlink_link(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_SL || flag == FTW_SLN)
-		unlink(p);
-	return 0;
-}
-
-static void
-rmtree_safe(const char *path)
-{
-	nftw(path, unlink_link, 16, FTW_PHYS);
-	tl_rmtree(path);
-}
-
 static int
 fixture_setup(void **state)
 {
@@ -69,7 +47,7 @@ static int
 fixture_teardown(void **state)
 {
 	(void)state;
-	rmtree_safe(base);
+	tl_rmtree(base);
 	return 0;
 }
 
@@ -571,7 +549,7 @@ entry_count_cap(void **state)
 	assert_int_equal(s[0], '[');
 	assert_memory_equal(s + strlen(s) - 2, "}]", 2);
 	free(s);
-	rmtree_safe(dir);
+	tl_rmtree(dir);
 }
 
 int

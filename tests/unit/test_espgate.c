@@ -10,95 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cmocka.h>
 
 #include "server/espgate.h"
 #include "testlib.h"
-
-#define MAXH 32
-
-struct hdrs {
-	size_t n;
-	char name[MAXH][64];
-	char value[MAXH][128];
-};
-
-static const char *
-hdr_get(void *ctx, const char *name)
-{
-	struct hdrs *h = ctx;
-	size_t i;
-
-	for (i = 0; i < h->n; i++)
-		if (strcasecmp(h->name[i], name) == 0)
-			return h->value[i];
-	return NULL;
-}
-
-/* Parses "Name: value\r\n" lines (the testlib blocks). */
-static void
-hdr_parse(struct hdrs *h, const char *block)
-{
-	const char *p = block;
-
-	memset(h, 0, sizeof(*h));
-	while (*p != '\0') {
-		const char *eol = strstr(p, "\r\n");
-		const char *colon = strchr(p, ':');
-		size_t nl, vl;
-
-		assert_non_null(eol);
-		assert_true(colon != NULL && colon < eol);
-		assert_true(h->n < MAXH);
-		nl = (size_t)(colon - p);
-		colon++;
-		while (*colon == ' ')
-			colon++;
-		vl = (size_t)(eol - colon);
-		assert_true(nl < sizeof(h->name[0]) &&
-		    vl < sizeof(h->value[0]));
-		memcpy(h->name[h->n], p, nl);
-		memcpy(h->value[h->n], colon, vl);
-		h->n++;
-		p = eol + 2;
-	}
-}
-
-static void
-hdr_del(struct hdrs *h, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < h->n; i++) {
-		if (strcasecmp(h->name[i], name) == 0) {
-			memmove(h->name[i], h->name[i + 1],
-			    (h->n - i - 1) * sizeof(h->name[0]));
-			memmove(h->value[i], h->value[i + 1],
-			    (h->n - i - 1) * sizeof(h->value[0]));
-			h->n--;
-			return;
-		}
-	}
-	fail_msg("no header %s to delete", name);
-}
-
-static void
-hdr_set(struct hdrs *h, const char *name, const char *value)
-{
-	size_t i;
-
-	for (i = 0; i < h->n; i++)
-		if (strcasecmp(h->name[i], name) == 0)
-			break;
-	if (i == h->n) {
-		assert_true(h->n < MAXH);
-		h->n++;
-	}
-	snprintf(h->name[i], sizeof(h->name[i]), "%s", name);
-	snprintf(h->value[i], sizeof(h->value[i]), "%s", value);
-}
 
 static const char *const seven[] = {
 	"STA-MAC", "AP-MAC", "free-space", "sketch-size", "sketch-md5",
@@ -108,13 +24,13 @@ static const char *const seven[] = {
 static void
 strict_accepts_esp8266(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct esp_info info;
 
 	(void)state;
-	hdr_parse(&h, TL_H8);
+	tl_hdrs_parse(&h, TL_H8);
 	memset(&info, 0x5a, sizeof(info));
-	assert_int_equal(espgate_check(GATE_STRICT, hdr_get, &h, &info),
+	assert_int_equal(espgate_check(GATE_STRICT, tl_hdrs_get, &h, &info),
 	    OTA_OK);
 	assert_int_equal(info.family, ESP_8266);
 	assert_string_equal(info.sta_mac, "80:7D:3A:6E:39:B3");
@@ -128,14 +44,14 @@ strict_accepts_esp8266(void **state)
 static void
 strict_accepts_esp32(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct esp_info info;
 
 	(void)state;
-	hdr_parse(&h, TL_H32);
-	hdr_set(&h, "x-ESP32-version", "1.4.2");
+	tl_hdrs_parse(&h, TL_H32);
+	tl_hdrs_set(&h, "x-ESP32-version", "1.4.2");
 	memset(&info, 0x5a, sizeof(info));
-	assert_int_equal(espgate_check(GATE_STRICT, hdr_get, &h, &info),
+	assert_int_equal(espgate_check(GATE_STRICT, tl_hdrs_get, &h, &info),
 	    OTA_OK);
 	assert_int_equal(info.family, ESP_32);
 	assert_string_equal(info.sta_mac, "24:6F:28:AA:BB:CC");
@@ -149,22 +65,22 @@ strict_accepts_esp32(void **state)
 static void
 strict_version_and_mode(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct esp_info info;
 
 	(void)state;
-	hdr_parse(&h, TL_H8);
-	hdr_set(&h, "x-ESP8266-version", "v2");
-	hdr_set(&h, "x-ESP8266-mode", "spiffs");
-	assert_int_equal(espgate_check(GATE_STRICT, hdr_get, &h, &info),
+	tl_hdrs_parse(&h, TL_H8);
+	tl_hdrs_set(&h, "x-ESP8266-version", "v2");
+	tl_hdrs_set(&h, "x-ESP8266-mode", "spiffs");
+	assert_int_equal(espgate_check(GATE_STRICT, tl_hdrs_get, &h, &info),
 	    OTA_OK);
 	assert_string_equal(info.version, "v2");
 	assert_string_equal(info.mode, "spiffs");
 	/* mode and version are optional. */
-	hdr_del(&h, "x-ESP8266-mode");
-	hdr_del(&h, "x-ESP8266-version");
-	hdr_del(&h, "x-ESP8266-Chip-ID");
-	assert_int_equal(espgate_check(GATE_STRICT, hdr_get, &h, &info),
+	tl_hdrs_del(&h, "x-ESP8266-mode");
+	tl_hdrs_del(&h, "x-ESP8266-version");
+	tl_hdrs_del(&h, "x-ESP8266-Chip-ID");
+	assert_int_equal(espgate_check(GATE_STRICT, tl_hdrs_get, &h, &info),
 	    OTA_OK);
 	assert_null(info.mode);
 	assert_null(info.version);
@@ -181,22 +97,22 @@ strict_refuses_each_missing(void **state)
 	(void)state;
 	for (s = 0; s < 2; s++) {
 		for (i = 0; i < 7; i++) {
-			struct hdrs h;
+			struct tl_hdrs h;
 			struct esp_info info;
 			char name[64];
 
-			hdr_parse(&h, sets[s].block);
+			tl_hdrs_parse(&h, sets[s].block);
 			snprintf(name, sizeof(name), "x-%s-%s",
 			    sets[s].family, seven[i]);
-			hdr_del(&h, name);
-			assert_int_equal(espgate_check(GATE_STRICT, hdr_get,
+			tl_hdrs_del(&h, name);
+			assert_int_equal(espgate_check(GATE_STRICT, tl_hdrs_get,
 			    &h, &info), OTA_E_FORBIDDEN);
 			assert_non_null(info.missing);
 			if (strcmp(info.missing, seven[i]) != 0)
 				fail_msg("without %s: missing = \"%s\"", name,
 				    info.missing);
 			/* The relaxed gate lets each of them through. */
-			assert_int_equal(espgate_check(GATE_RELAXED, hdr_get,
+			assert_int_equal(espgate_check(GATE_RELAXED, tl_hdrs_get,
 			    &h, &info), OTA_OK);
 		}
 	}
@@ -205,12 +121,12 @@ strict_refuses_each_missing(void **state)
 static void
 names_any_case_values_empty(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct esp_info info;
 	size_t i, j;
 
 	(void)state;
-	hdr_parse(&h, TL_H8);
+	tl_hdrs_parse(&h, TL_H8);
 	for (i = 0; i < h.n; i++) {
 		for (j = 0; h.name[i][j] != '\0'; j++)
 			if (h.name[i][j] >= 'A' && h.name[i][j] <= 'Z')
@@ -218,7 +134,7 @@ names_any_case_values_empty(void **state)
 		if (strcmp(h.name[i], "user-agent") != 0)
 			h.value[i][0] = '\0';
 	}
-	assert_int_equal(espgate_check(GATE_STRICT, hdr_get, &h, &info),
+	assert_int_equal(espgate_check(GATE_STRICT, tl_hdrs_get, &h, &info),
 	    OTA_OK);
 	assert_int_equal(info.family, ESP_8266);
 	assert_string_equal(info.sta_mac, "");
@@ -278,16 +194,16 @@ ua_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(ua_cases) / sizeof(ua_cases[0]); i++) {
 		const struct ua_case *c = &ua_cases[i];
-		struct hdrs h;
+		struct tl_hdrs h;
 		struct esp_info info;
 		enum ota_status st;
 
-		hdr_parse(&h, c->block);
+		tl_hdrs_parse(&h, c->block);
 		if (c->ua != NULL)
-			hdr_set(&h, "User-Agent", c->ua);
+			tl_hdrs_set(&h, "User-Agent", c->ua);
 		else
-			hdr_del(&h, "User-Agent");
-		st = espgate_check(c->mode, hdr_get, &h, &info);
+			tl_hdrs_del(&h, "User-Agent");
+		st = espgate_check(c->mode, tl_hdrs_get, &h, &info);
 		if (st != c->want || info.family != c->family ||
 		    (c->missing == NULL) != (info.missing == NULL) ||
 		    (c->missing != NULL &&
@@ -308,32 +224,32 @@ ua_table(void **state)
 static void
 relaxed_esp32_without_md5_or_macs(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct esp_info info;
 
 	(void)state;
-	hdr_parse(&h, TL_H32);
-	hdr_del(&h, "x-ESP32-sketch-md5");
-	assert_int_equal(espgate_check(GATE_STRICT, hdr_get, &h, &info),
+	tl_hdrs_parse(&h, TL_H32);
+	tl_hdrs_del(&h, "x-ESP32-sketch-md5");
+	assert_int_equal(espgate_check(GATE_STRICT, tl_hdrs_get, &h, &info),
 	    OTA_E_FORBIDDEN);
 	assert_string_equal(info.missing, "sketch-md5");
-	assert_int_equal(espgate_check(GATE_RELAXED, hdr_get, &h, &info),
+	assert_int_equal(espgate_check(GATE_RELAXED, tl_hdrs_get, &h, &info),
 	    OTA_OK);
 	assert_int_equal(info.family, ESP_32);
 	assert_null(info.sketch_md5);
 	assert_string_equal(info.sta_mac, "24:6F:28:AA:BB:CC");
-	hdr_del(&h, "x-ESP32-STA-MAC");
-	hdr_del(&h, "x-ESP32-AP-MAC");
-	assert_int_equal(espgate_check(GATE_RELAXED, hdr_get, &h, &info),
+	tl_hdrs_del(&h, "x-ESP32-STA-MAC");
+	tl_hdrs_del(&h, "x-ESP32-AP-MAC");
+	assert_int_equal(espgate_check(GATE_RELAXED, tl_hdrs_get, &h, &info),
 	    OTA_OK);
 	assert_null(info.sta_mac);
 	assert_null(info.missing);
 	/* Nothing but the UA. */
 	memset(&h, 0, sizeof(h));
-	hdr_set(&h, "User-Agent", "ESP32-http-Update");
-	assert_int_equal(espgate_check(GATE_RELAXED, hdr_get, &h, &info),
+	tl_hdrs_set(&h, "User-Agent", "ESP32-http-Update");
+	assert_int_equal(espgate_check(GATE_RELAXED, tl_hdrs_get, &h, &info),
 	    OTA_OK);
-	assert_int_equal(espgate_check(GATE_STRICT, hdr_get, &h, &info),
+	assert_int_equal(espgate_check(GATE_STRICT, tl_hdrs_get, &h, &info),
 	    OTA_E_FORBIDDEN);
 	assert_string_equal(info.missing, "STA-MAC");
 }
@@ -341,13 +257,14 @@ relaxed_esp32_without_md5_or_macs(void **state)
 static void
 off_accepts_nothing_at_all(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct esp_info info;
 
 	(void)state;
 	memset(&h, 0, sizeof(h));
 	memset(&info, 0x5a, sizeof(info));
-	assert_int_equal(espgate_check(GATE_OFF, hdr_get, &h, &info), OTA_OK);
+	assert_int_equal(espgate_check(GATE_OFF, tl_hdrs_get, &h, &info),
+	    OTA_OK);
 	assert_int_equal(info.family, ESP_NONE);
 	assert_null(info.sta_mac);
 	assert_null(info.sketch_md5);
@@ -355,8 +272,9 @@ off_accepts_nothing_at_all(void **state)
 	assert_null(info.mode);
 	assert_null(info.missing);
 	/* The info is still filled for an ESP under the open gate. */
-	hdr_parse(&h, TL_H8);
-	assert_int_equal(espgate_check(GATE_OFF, hdr_get, &h, &info), OTA_OK);
+	tl_hdrs_parse(&h, TL_H8);
+	assert_int_equal(espgate_check(GATE_OFF, tl_hdrs_get, &h, &info),
+	    OTA_OK);
 	assert_int_equal(info.family, ESP_8266);
 	assert_string_equal(info.sketch_md5,
 	    "54acdd6530aed0cfb5679d4daa83348c");

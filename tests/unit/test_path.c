@@ -3,7 +3,6 @@
  * touched; containment is by whole components; resolution follows links
  * only while they stay inside the root.
  */
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,27 +129,6 @@ is_within(void **state)
 	assert_false(path_is_within("/", "relative"));
 }
 
-/*
- * tl_rmtree chmods every entry it meets, and chmod follows symbolic links:
- * unlink the links first so that no target outside the tree is touched.
- */
-static int
-unlink_link(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_SL || flag == FTW_SLN)
-		unlink(p);
-	return 0;
-}
-
-static void
-rmtree_safe(const char *path)
-{
-	nftw(path, unlink_link, 16, FTW_PHYS);
-	tl_rmtree(path);
-}
-
 /* A temp tree: <base>/root (canonical) with links inside and out. */
 static char base[PATH_MAX], root[PATH_MAX + 16];
 
@@ -209,7 +187,7 @@ static int
 tree_teardown(void **state)
 {
 	(void)state;
-	rmtree_safe(base);
+	tl_rmtree(base);
 	return 0;
 }
 

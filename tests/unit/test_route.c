@@ -5,7 +5,6 @@
  * catalog's date/time are fixed text.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,91 +55,7 @@ static char good_sha[2 * HASH_MAX_LEN + 1], good_etag[80];
 static struct serve_config cfg;
 static struct route_env env;
 
-/* Request headers: a name/value table, looked up case-insensitively. */
-#define MAXH 32
-
-struct hdrs {
-	size_t n;
-	char name[MAXH][64];
-	char value[MAXH][160];
-};
-
-static const char *
-hdr_get(void *ctx, const char *name)
-{
-	struct hdrs *h = ctx;
-	size_t i;
-
-	for (i = 0; i < h->n; i++)
-		if (strcasecmp(h->name[i], name) == 0)
-			return h->value[i];
-	return NULL;
-}
-
-static void
-hdr_set(struct hdrs *h, const char *name, const char *value)
-{
-	size_t i;
-
-	for (i = 0; i < h->n; i++)
-		if (strcasecmp(h->name[i], name) == 0)
-			break;
-	if (i == h->n) {
-		assert_true(h->n < MAXH);
-		h->n++;
-	}
-	snprintf(h->name[i], sizeof(h->name[i]), "%s", name);
-	snprintf(h->value[i], sizeof(h->value[i]), "%s", value);
-}
-
-/* Parses a "Name: value\r\n" block (TL_H8, TL_H32) into h. */
-static void
-hdr_parse(struct hdrs *h, const char *block)
-{
-	const char *p = block;
-
-	memset(h, 0, sizeof(*h));
-	while (*p != '\0') {
-		const char *eol = strstr(p, "\r\n"), *colon = strchr(p, ':');
-		char name[64];
-
-		assert_true(eol != NULL && colon != NULL && colon < eol);
-		assert_true((size_t)(colon - p) < sizeof(name));
-		memcpy(name, p, (size_t)(colon - p));
-		name[colon - p] = '\0';
-		for (colon++; *colon == ' '; colon++)
-			;
-		assert_true(h->n < MAXH);
-		snprintf(h->name[h->n], sizeof(h->name[0]), "%s", name);
-		snprintf(h->value[h->n], sizeof(h->value[0]), "%.*s",
-		    (int)(eol - colon), colon);
-		h->n++;
-		p = eol + 2;
-	}
-}
-
-/*
- * tl_rmtree chmods every entry it meets, and chmod follows symbolic links:
- * unlink the links first so that no target outside the tree is touched.
- */
-static int
-unlink_link(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_SL || flag == FTW_SLN)
-		unlink(p);
-	return 0;
-}
-
-static void
-rmtree_safe(const char *path)
-{
-	nftw(path, unlink_link, 16, FTW_PHYS);
-	tl_rmtree(path);
-}
-
-static struct hdrs h8, h32, none;
+static struct tl_hdrs h8, h32, none;
 
 static int
 setup(void **state)
@@ -168,8 +82,8 @@ setup(void **state)
 	if (hash_hex(HASH_SHA256, good, sizeof(good), good_sha) != OTA_OK)
 		return -1;
 	snprintf(good_etag, sizeof(good_etag), "\"%s\"", good_sha);
-	hdr_parse(&h8, TL_H8);
-	hdr_parse(&h32, TL_H32);
+	tl_hdrs_parse(&h8, TL_H8);
+	tl_hdrs_parse(&h32, TL_H32);
 	memset(&none, 0, sizeof(none));
 	return 0;
 }
@@ -179,7 +93,7 @@ teardown(void **state)
 {
 	(void)state;
 	filecache_free(env.cache);
-	rmtree_safe(base);
+	tl_rmtree(base);
 	return 0;
 }
 
@@ -194,14 +108,14 @@ reset(void **state)
 }
 
 static void
-run(const char *method, const char *target, struct hdrs *h,
+run(const char *method, const char *target, struct tl_hdrs *h,
     struct reply *rep)
 {
 	struct route_req req;
 
 	req.method = method;
 	req.target = target;
-	req.header = hdr_get;
+	req.header = tl_hdrs_get;
 	req.header_ctx = h;
 	reply_init(rep);
 	route_handle(&env, &req, rep);
@@ -221,7 +135,7 @@ assert_header(const struct reply *rep, const char *name, const char *want)
 
 /* A fixed plain-text error: status, body, no file. */
 static void
-assert_error(const char *method, const char *target, struct hdrs *h,
+assert_error(const char *method, const char *target, struct tl_hdrs *h,
     int status, const char *body)
 {
 	struct reply rep;
@@ -475,15 +389,15 @@ download_odd_names(void **state)
 static void
 gate_refusal(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 
 	(void)state;
 	assert_error("GET", "/good.bin", &none, 403, "Forbidden\n");
 	memset(&h, 0, sizeof(h));
-	hdr_set(&h, "User-Agent", "Mozilla/5.0");
+	tl_hdrs_set(&h, "User-Agent", "Mozilla/5.0");
 	assert_error("GET", "/good.bin", &h, 403, "Forbidden\n");
 	h = h8;
-	hdr_set(&h, "User-Agent", "ESP32-http-Update");
+	tl_hdrs_set(&h, "User-Agent", "ESP32-http-Update");
 	assert_error("GET", "/good.bin", &h, 403, "Forbidden\n");
 	/* Refused before the filesystem: a missing file is 403 too. */
 	assert_error("GET", "/missing.bin", &none, 403, "Forbidden\n");
@@ -492,12 +406,12 @@ gate_refusal(void **state)
 static void
 gate_modes(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct reply rep;
 
 	(void)state;
 	memset(&h, 0, sizeof(h));
-	hdr_set(&h, "User-Agent", "ESP32-http-Update");
+	tl_hdrs_set(&h, "User-Agent", "ESP32-http-Update");
 	assert_error("GET", "/good.bin", &h, 403, "Forbidden\n");
 	cfg.gate = GATE_RELAXED;
 	run("GET", "/good.bin", &h, &rep);
@@ -605,25 +519,25 @@ assert_304(const struct reply *rep)
 static void
 not_modified_by_sketch_md5(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct reply rep;
 
 	(void)state;
 	h = h8;
-	hdr_set(&h, "x-ESP8266-sketch-md5", TL_GOOD_MD5);
+	tl_hdrs_set(&h, "x-ESP8266-sketch-md5", TL_GOOD_MD5);
 	run("GET", "/good.bin", &h, &rep);
 	assert_304(&rep);
 	reply_release(&rep);
 	assert_int_equal(rep.fd, -1);
 	/* Hex case does not matter. */
-	hdr_set(&h, "x-esp8266-SKETCH-md5",
+	tl_hdrs_set(&h, "x-esp8266-SKETCH-md5",
 	    "EC319A006828FF810E5F6E0FE37F5FC2");
 	run("GET", "/good.bin", &h, &rep);
 	assert_304(&rep);
 	reply_release(&rep);
 	/* ESP32 too. */
 	h = h32;
-	hdr_set(&h, "x-ESP32-sketch-md5", TL_GOOD_MD5);
+	tl_hdrs_set(&h, "x-ESP32-sketch-md5", TL_GOOD_MD5);
 	run("GET", "/good.bin", &h, &rep);
 	assert_304(&rep);
 	reply_release(&rep);
@@ -632,12 +546,12 @@ not_modified_by_sketch_md5(void **state)
 static void
 sketch_md5_match_but_sent(void **state)
 {
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct reply rep;
 
 	(void)state;
 	h = h8;
-	hdr_set(&h, "x-ESP8266-sketch-md5", TL_GOOD_MD5);
+	tl_hdrs_set(&h, "x-ESP8266-sketch-md5", TL_GOOD_MD5);
 	/* --always-send */
 	cfg.always_send = true;
 	run("GET", "/good.bin", &h, &rep);
@@ -645,13 +559,13 @@ sketch_md5_match_but_sent(void **state)
 	reply_release(&rep);
 	cfg.always_send = false;
 	/* A filesystem image is not the sketch. */
-	hdr_set(&h, "x-ESP8266-mode", "spiffs");
+	tl_hdrs_set(&h, "x-ESP8266-mode", "spiffs");
 	run("GET", "/good.bin", &h, &rep);
 	assert_good_200(&rep);
 	reply_release(&rep);
 	/* A different sketch. */
 	h = h8;
-	hdr_set(&h, "x-ESP8266-sketch-md5", TL_INNER_MD5);
+	tl_hdrs_set(&h, "x-ESP8266-sketch-md5", TL_INNER_MD5);
 	run("GET", "/good.bin", &h, &rep);
 	assert_good_200(&rep);
 	reply_release(&rep);
@@ -661,7 +575,7 @@ static void
 if_none_match(void **state)
 {
 	char v[200];
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct reply rep;
 	size_t i;
 	const char *hit[4], *miss[3];
@@ -677,7 +591,7 @@ if_none_match(void **state)
 	miss[2] = NULL;
 	for (i = 0; hit[i] != NULL; i++) {
 		h = h8;
-		hdr_set(&h, "If-None-Match", hit[i]);
+		tl_hdrs_set(&h, "If-None-Match", hit[i]);
 		run("GET", "/good.bin", &h, &rep);
 		if (rep.status != 304)
 			fail_msg("If-None-Match: %s: status %d", hit[i],
@@ -687,14 +601,14 @@ if_none_match(void **state)
 	}
 	/* If-None-Match is evaluated before Range (RFC 9110 §13.2.2). */
 	h = h8;
-	hdr_set(&h, "If-None-Match", good_etag);
-	hdr_set(&h, "Range", "bytes=0-3");
+	tl_hdrs_set(&h, "If-None-Match", good_etag);
+	tl_hdrs_set(&h, "Range", "bytes=0-3");
 	run("GET", "/good.bin", &h, &rep);
 	assert_304(&rep);
 	reply_release(&rep);
 	for (i = 0; miss[i] != NULL; i++) {
 		h = h8;
-		hdr_set(&h, "If-None-Match", miss[i]);
+		tl_hdrs_set(&h, "If-None-Match", miss[i]);
 		run("GET", "/good.bin", &h, &rep);
 		assert_good_200(&rep);
 		reply_release(&rep);
@@ -719,10 +633,10 @@ range_206(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct hdrs h = h8;
+		struct tl_hdrs h = h8;
 		struct reply rep;
 
-		hdr_set(&h, "Range", cases[i].range);
+		tl_hdrs_set(&h, "Range", cases[i].range);
 		run("GET", "/good.bin", &h, &rep);
 		if (rep.status != 206)
 			fail_msg("Range %s: status %d", cases[i].range,
@@ -743,25 +657,25 @@ range_ignored(void **state)
 		"bytes=5-1", "bytes=0-1,3-4", "items=0-1", "bytes=x",
 	};
 	size_t i;
-	struct hdrs h;
+	struct tl_hdrs h;
 	struct reply rep;
 
 	(void)state;
 	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		h = h8;
-		hdr_set(&h, "Range", ranges[i]);
+		tl_hdrs_set(&h, "Range", ranges[i]);
 		run("GET", "/good.bin", &h, &rep);
 		assert_good_200(&rep);
 		reply_release(&rep);
 	}
 	/* If-Range that does not match: the whole file. */
 	h = h8;
-	hdr_set(&h, "Range", "bytes=0-3");
-	hdr_set(&h, "If-Range", "\"stale\"");
+	tl_hdrs_set(&h, "Range", "bytes=0-3");
+	tl_hdrs_set(&h, "If-Range", "\"stale\"");
 	run("GET", "/good.bin", &h, &rep);
 	assert_good_200(&rep);
 	reply_release(&rep);
-	hdr_set(&h, "If-Range", good_etag);
+	tl_hdrs_set(&h, "If-Range", good_etag);
 	run("GET", "/good.bin", &h, &rep);
 	assert_int_equal(rep.status, 206);
 	assert_sends(&rep, good, 4);
@@ -778,10 +692,10 @@ range_416(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-		struct hdrs h = h8;
+		struct tl_hdrs h = h8;
 		struct reply rep;
 
-		hdr_set(&h, "Range", ranges[i]);
+		tl_hdrs_set(&h, "Range", ranges[i]);
 		run("GET", "/good.bin", &h, &rep);
 		if (rep.status != 416)
 			fail_msg("Range %s: status %d", ranges[i], rep.status);
