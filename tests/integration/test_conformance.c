@@ -338,16 +338,12 @@ case_22_26_downloads(void **state)
 static void
 case_22_exact_body(void **state)
 {
-	static const unsigned char good[] = {
-		0xe9, 0x03, 0x02, 0x20, 'h', 'e', 'l', 'l', 'o', '-',
-		'f', 'i', 'r', 'm', 'w', 'a', 'r', 'e'
-	};
 	struct http_resp r;
 	char v[80];
 
 	req("GET /good.bin HTTP/1.0", TL_H32, &r);
-	assert_int_equal(r.body_len, sizeof(good));
-	assert_memory_equal(r.body, good, sizeof(good));
+	assert_int_equal(r.body_len, sizeof(tl_good));
+	assert_memory_equal(r.body, tl_good, sizeof(tl_good));
 	/* ESP32 cores read x-SHA256 too: lower-case hex of the image */
 	assert_string_equal(tl_header(&r, "x-SHA256", v, sizeof(v)),
 	    "be4d49a64c1c64a6b2384aa67fcfbf9bc0066e0c551bc95ffed89d97f0c8a0a4");

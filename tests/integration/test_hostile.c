@@ -44,11 +44,6 @@ static char base[256], cat[300];
 static struct tl_server srv;
 static struct tl_server srv2;	/* the slowloris test's, --read-timeout 2 */
 
-static const unsigned char good[TL_GOOD_LEN] = {
-	0xe9, 0x03, 0x02, 0x20, 'h', 'e', 'l', 'l', 'o', '-',
-	'f', 'i', 'r', 'm', 'w', 'a', 'r', 'e'
-};
-
 /* A generic client: what a browser or curl would send to the catalog. */
 static const char H_CURL[] =
     "Host: 127.0.0.1:8000\r\n"
@@ -793,7 +788,7 @@ check_download(struct verdict *v, const struct http_resp *r)
 		return;
 	if (r->status == 200) {
 		if (r->body_len != TL_GOOD_LEN ||
-		    memcmp(r->body, good, TL_GOOD_LEN) != 0)
+		    memcmp(r->body, tl_good, TL_GOOD_LEN) != 0)
 			bad(v, "200 body is not good.bin (%zu bytes)",
 			    r->body_len);
 		return;
@@ -808,7 +803,7 @@ check_download(struct verdict *v, const struct http_resp *r)
 	    total != TL_GOOD_LEN || a > b || b >= TL_GOOD_LEN)
 		bad(v, "bad Content-Range '%s'", val);
 	else if (r->body_len != b - a + 1 ||
-	    memcmp(r->body, good + a, r->body_len) != 0)
+	    memcmp(r->body, tl_good + a, r->body_len) != 0)
 		bad(v, "206 body does not match Content-Range '%s'", val);
 }
 
@@ -937,7 +932,7 @@ check_good_download(struct verdict *v)
 		bad(v, "afterwards a good download got status %d", r.status);
 	} else if (tl_header(&r, "x-MD5", val, sizeof(val)) == NULL ||
 	    strcmp(val, TL_GOOD_MD5) != 0 || r.body_len != TL_GOOD_LEN ||
-	    memcmp(r.body, good, TL_GOOD_LEN) != 0) {
+	    memcmp(r.body, tl_good, TL_GOOD_LEN) != 0) {
 		bad(v, "afterwards a good download was wrong");
 	}
 	tl_resp_free(&r);
@@ -1115,27 +1110,18 @@ symlinks_in_listing(void **state)
 	tl_resp_free(&r);
 }
 
-static double
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* A good download on port, timed; asserts it is complete and correct. */
 static double
 timed_good_download(uint16_t port)
 {
 	char buf[2048], val[64];
 	struct http_resp r;
-	double t0 = now_s(), dt;
+	double t0 = tl_now(), dt;
 
 	snprintf(buf, sizeof(buf), "GET /good.bin HTTP/1.0\r\n%s\r\n", TL_H8);
 	assert_int_equal(tl_exchange(port, buf, strlen(buf), false, 2000, &r),
 	    0);
-	dt = now_s() - t0;
+	dt = tl_now() - t0;
 	assert_int_equal(r.status, 200);
 	assert_string_equal(tl_header(&r, "x-MD5", val, sizeof(val)),
 	    TL_GOOD_MD5);
@@ -1184,32 +1170,32 @@ slowloris(void **state)
 	}
 	slow = tl_connect(srv2.port);
 	assert_true(slow >= 0);
-	t0 = now_s();
+	t0 = tl_now();
 	assert_int_equal(send(slow, head, sizeof(head) - 1, MSG_NOSIGNAL),
 	    (ssize_t)sizeof(head) - 1);
 	/* With 21 stalled connections open, a device is served at once. */
 	dt = timed_good_download(srv2.port);
 	assert_true(dt < 1.0);
 	/* One header byte a second until the server hangs up (max 8 s). */
-	while (now_s() - t0 < 8.0 && sent < sizeof(drip) - 1) {
+	while (tl_now() - t0 < 8.0 && sent < sizeof(drip) - 1) {
 		double next = t0 + (double)(sent + 1);
 
 		if (send(slow, drip + sent, 1, MSG_NOSIGNAL) != 1) {
-			closed_at = now_s() - t0;
+			closed_at = tl_now() - t0;
 			break;
 		}
 		sent++;
-		if (!downloaded_late && now_s() - t0 > 1.0) {
+		if (!downloaded_late && tl_now() - t0 > 1.0) {
 			/* still dripping, idle sockets still open */
 			dt = timed_good_download(srv2.port);
 			assert_true(dt < 1.0);
 			downloaded_late = true;
 		}
-		while (now_s() < next) {
-			int ms = (int)((next - now_s()) * 1000) + 1;
+		while (tl_now() < next) {
+			int ms = (int)((next - tl_now()) * 1000) + 1;
 
 			if (peer_closed(slow, ms)) {
-				closed_at = now_s() - t0;
+				closed_at = tl_now() - t0;
 				break;
 			}
 		}
@@ -1223,7 +1209,7 @@ slowloris(void **state)
 	assert_true(closed_at <= 6.5);
 	/* The idle sockets are past their read timeout too. */
 	for (i = 0; i < IDLE_SOCKETS; i++) {
-		int left = (int)((t0 + 6.5 - now_s()) * 1000);
+		int left = (int)((t0 + 6.5 - tl_now()) * 1000);
 
 		assert_true(peer_closed(idle[i], left > 0 ? left : 0));
 		close(idle[i]);

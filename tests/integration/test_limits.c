@@ -62,15 +62,6 @@ write_image(const char *name, const unsigned char *p, size_t n)
 	assert_int_equal(tl_write_file(path, p, n), 0);
 }
 
-static double
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void
 connection_limit_503(void **state)
 {
@@ -125,9 +116,9 @@ total_timeout_ends_slow_reader(void **state)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	snprintf(req, sizeof(req), "GET /big.bin HTTP/1.0\r\n%s\r\n", TL_H8);
 	assert_true(send(fd, req, strlen(req), 0) > 0);
-	t0 = now_s();
+	t0 = tl_now();
 	sleep(4);	/* read nothing while the deadline passes */
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0 && now_s() - t0 < 20)
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0 && tl_now() - t0 < 20)
 		got += (size_t)n;
 	/* The server cut the answer short rather than waiting on us. */
 	assert_true(n <= 0);

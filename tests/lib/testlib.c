@@ -26,6 +26,20 @@
 
 #define TL_MAX_RESPONSE (64 * 1024 * 1024)
 
+const unsigned char tl_good[TL_GOOD_LEN] = {
+	0xe9, 0x03, 0x02, 0x20, 'h', 'e', 'l', 'l', 'o', '-',
+	'f', 'i', 'r', 'm', 'w', 'a', 'r', 'e'
+};
+
+double
+tl_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 const char TL_H8[] =
     "Host: 127.0.0.1:8000\r\n"
     "User-Agent: ESP8266-http-Update\r\n"
@@ -426,10 +440,6 @@ mkfile(const char *dir, const char *name, const void *p, size_t n)
 int
 tl_fixture(char *base, size_t basesz, char *cat, size_t catsz)
 {
-	static const unsigned char good[] = {
-		0xe9, 0x03, 0x02, 0x20, 'h', 'e', 'l', 'l', 'o', '-',
-		'f', 'i', 'r', 'm', 'w', 'a', 'r', 'e'
-	};
 	static const unsigned char inner[] = { 0xe9, 'a', 'b', 'c' };
 	static const unsigned char upper[] = { 0xe9, 0x01, 0x02, 0x03 };
 	char p[512];
@@ -440,9 +450,9 @@ tl_fixture(char *base, size_t basesz, char *cat, size_t catsz)
 	snprintf(p, sizeof(p), "%s/fw2", base);
 	if (mkdir(cat, 0755) || mkdir(p, 0755))
 		return -1;
-	if (mkfile(p, "secret.bin", good, sizeof(good)))
+	if (mkfile(p, "secret.bin", tl_good, sizeof(tl_good)))
 		return -1;
-	if (mkfile(cat, "good.bin", good, sizeof(good)) ||
+	if (mkfile(cat, "good.bin", tl_good, sizeof(tl_good)) ||
 	    mkfile(cat, "bad.bin", "XXnotfirmware", 13) ||
 	    mkfile(cat, "readme.txt", "read me\n", 8) ||
 	    mkfile(cat, "empty.bin", "", 0) ||

@@ -89,6 +89,12 @@ int tl_fixture(char *base, size_t basesz, char *cat, size_t catsz);
 #define TL_INNER_MD5 "2dfa38003d7c805e1dd95974c643c237"
 #define TL_GOOD_LEN 18
 
+/* The bytes of the fixture's good.bin. */
+extern const unsigned char tl_good[TL_GOOD_LEN];
+
+/* Seconds on the monotonic clock. */
+double tl_now(void);
+
 /*
  * A fake request-header table for the unit tests (route, espgate): up to
  * TL_HDRS_MAX name/value pairs, looked up case-insensitively as

@@ -91,11 +91,6 @@ assert_stats(struct filecache *c, uint64_t hits, uint64_t misses)
 		    (unsigned long long)hits, (unsigned long long)misses);
 }
 
-static const unsigned char good[] = {
-	0xe9, 0x03, 0x02, 0x20, 'h', 'e', 'l', 'l', 'o', '-',
-	'f', 'i', 'r', 'm', 'w', 'a', 'r', 'e'
-};
-
 static void
 known_file_then_hit(void **state)
 {
@@ -107,24 +102,24 @@ known_file_then_hit(void **state)
 	(void)state;
 	assert_non_null(c);
 	assert_stats(c, 0, 0);
-	put("good.bin", good, sizeof(good));
+	put("good.bin", tl_good, sizeof(tl_good));
 	fd = open_stat("good.bin", &st);
 	assert_int_equal(filecache_get(c, fd, &st, &d), OTA_OK);
 	assert_string_equal(d.md5, TL_GOOD_MD5);
-	assert_digest(&d, good, sizeof(good));
-	assert_int_equal(st.st_size, sizeof(good));
+	assert_digest(&d, tl_good, sizeof(tl_good));
+	assert_int_equal(st.st_size, sizeof(tl_good));
 	assert_stats(c, 0, 1);
 	/* Again, on the same fd: a hit. */
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(filecache_get(c, fd, &st, &d), OTA_OK);
 	assert_string_equal(d.md5, TL_GOOD_MD5);
-	assert_digest(&d, good, sizeof(good));
+	assert_digest(&d, tl_good, sizeof(tl_good));
 	assert_stats(c, 1, 1);
 	/* On another fd of the same file: still a hit. */
 	fd2 = open_stat("good.bin", &st);
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(filecache_get(c, fd2, &st, &d), OTA_OK);
-	assert_digest(&d, good, sizeof(good));
+	assert_digest(&d, tl_good, sizeof(tl_good));
 	assert_stats(c, 2, 1);
 	close(fd);
 	close(fd2);
@@ -141,11 +136,11 @@ offset_untouched(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	put("off.bin", good, sizeof(good));
+	put("off.bin", tl_good, sizeof(tl_good));
 	fd = open_stat("off.bin", &st);
 	assert_int_equal(lseek(fd, 5, SEEK_SET), 5);
 	assert_int_equal(filecache_get(c, fd, &st, &d), OTA_OK);
-	assert_digest(&d, good, sizeof(good));
+	assert_digest(&d, tl_good, sizeof(tl_good));
 	assert_int_equal(lseek(fd, 0, SEEK_CUR), 5);
 	close(fd);
 	filecache_free(c);
@@ -197,10 +192,10 @@ replaced_by_rename(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	put("fw.bin", good, sizeof(good));
+	put("fw.bin", tl_good, sizeof(tl_good));
 	fd = open_stat("fw.bin", &st);
 	assert_int_equal(filecache_get(c, fd, &st, &d), OTA_OK);
-	assert_digest(&d, good, sizeof(good));
+	assert_digest(&d, tl_good, sizeof(tl_good));
 	/* A new image renamed over it, old one still open. */
 	put("fw.bin.tmp", v2, sizeof(v2));
 	path_of(tmp, sizeof(tmp), "fw.bin.tmp");
@@ -213,7 +208,7 @@ replaced_by_rename(void **state)
 	assert_stats(c, 0, 2);
 	/* The old open file still has its own digest. */
 	assert_int_equal(filecache_get(c, fd, &st, &d), OTA_OK);
-	assert_digest(&d, good, sizeof(good));
+	assert_digest(&d, tl_good, sizeof(tl_good));
 	close(fd);
 	close(fd2);
 	filecache_free(c);
@@ -232,10 +227,10 @@ rewritten_in_place(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	put("inplace.bin", good, sizeof(good));
+	put("inplace.bin", tl_good, sizeof(tl_good));
 	fd = open_stat("inplace.bin", &st);
 	assert_int_equal(filecache_get(c, fd, &st, &d), OTA_OK);
-	assert_digest(&d, good, sizeof(good));
+	assert_digest(&d, tl_good, sizeof(tl_good));
 	close(fd);
 	/* Truncated and rewritten (same inode), different size. */
 	put("inplace.bin", longer, sizeof(longer));
@@ -272,7 +267,7 @@ stale_stat_corrected(void **state)
 
 	(void)state;
 	assert_non_null(c);
-	put("stale.bin", good, sizeof(good));
+	put("stale.bin", tl_good, sizeof(tl_good));
 	fd = open_stat("stale.bin", &old);
 	/* Rewritten after the caller's fstat, before the digest. */
 	put("stale.bin", grown, sizeof(grown));

@@ -31,11 +31,6 @@
 /* 2026-11-22 21:03:14 UTC */
 #define FIXED_MTIME 1795381394
 
-static const unsigned char good[] = {
-	0xe9, 0x03, 0x02, 0x20, 'h', 'e', 'l', 'l', 'o', '-',
-	'f', 'i', 'r', 'm', 'w', 'a', 'r', 'e'
-};
-
 static const char fixture_json[] =
     "[{\"name\": \"UPPER.BIN\", \"type\": \"file\"}, "
     "{\"name\": \"bad.bin\", \"type\": \"file\"}, "
@@ -79,7 +74,7 @@ setup(void **state)
 	env.cfg = &cfg;
 	if ((env.cache = filecache_new(0)) == NULL)
 		return -1;
-	if (hash_hex(HASH_SHA256, good, sizeof(good), good_sha) != OTA_OK)
+	if (hash_hex(HASH_SHA256, tl_good, sizeof(tl_good), good_sha) != OTA_OK)
 		return -1;
 	snprintf(good_etag, sizeof(good_etag), "\"%s\"", good_sha);
 	tl_hdrs_parse(&h8, TL_H8);
@@ -278,7 +273,7 @@ assert_good_200(const struct reply *rep)
 {
 	assert_int_equal(rep->status, 200);
 	assert_true(rep->offset == 0);
-	assert_sends(rep, good, sizeof(good));
+	assert_sends(rep, tl_good, sizeof(tl_good));
 	assert_header(rep, "Content-Type", "application/octet-stream");
 	assert_header(rep, "Content-Disposition",
 	    "attachment; filename=good.bin");
@@ -375,10 +370,10 @@ download_odd_names(void **state)
 		struct reply rep;
 
 		snprintf(p, sizeof(p), "%s/%s", cat, cases[i].file);
-		assert_int_equal(tl_write_file(p, good, sizeof(good)), 0);
+		assert_int_equal(tl_write_file(p, tl_good, sizeof(tl_good)), 0);
 		run("GET", cases[i].target, &h8, &rep);
 		assert_int_equal(rep.status, 200);
-		assert_sends(&rep, good, sizeof(good));
+		assert_sends(&rep, tl_good, sizeof(tl_good));
 		assert_header(&rep, "Content-Disposition",
 		    cases[i].disposition);
 		reply_release(&rep);
@@ -480,7 +475,7 @@ symlinks(void **state)
 	assert_int_equal(symlink("good.bin", p), 0);
 	run("GET", "/latest.bin", &h8, &rep);
 	assert_int_equal(rep.status, 200);
-	assert_sends(&rep, good, sizeof(good));
+	assert_sends(&rep, tl_good, sizeof(tl_good));
 	assert_header(&rep, "x-MD5", TL_GOOD_MD5);
 	reply_release(&rep);
 	unlink(p);
@@ -509,7 +504,7 @@ assert_304(const struct reply *rep)
 		fail_msg("status %d, want 304", rep->status);
 	assert_true(rep->fd >= 0);
 	assert_true(rep->offset == 0);
-	assert_true(rep->length == sizeof(good));
+	assert_true(rep->length == sizeof(tl_good));
 	assert_null(rep->body);
 	assert_header(rep, "ETag", good_etag);
 	assert_header(rep, "x-MD5", TL_GOOD_MD5);
@@ -642,7 +637,7 @@ range_206(void **state)
 			fail_msg("Range %s: status %d", cases[i].range,
 			    rep.status);
 		assert_true(rep.offset == cases[i].off);
-		assert_sends(&rep, good + cases[i].off, cases[i].len);
+		assert_sends(&rep, tl_good + cases[i].off, cases[i].len);
 		assert_header(&rep, "Content-Range", cases[i].cr);
 		assert_header(&rep, "x-MD5", TL_GOOD_MD5);
 		assert_header(&rep, "ETag", good_etag);
@@ -678,7 +673,7 @@ range_ignored(void **state)
 	tl_hdrs_set(&h, "If-Range", good_etag);
 	run("GET", "/good.bin", &h, &rep);
 	assert_int_equal(rep.status, 206);
-	assert_sends(&rep, good, 4);
+	assert_sends(&rep, tl_good, 4);
 	reply_release(&rep);
 }
 
