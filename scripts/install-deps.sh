@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config
 libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libssl-dev libsqlite3-dev
 libcmocka-dev
 clang llvm libclang-rt-14-dev
-nginx-light wrk curl python3 ca-certificates"
+nginx-light wrk nghttp2-client curl python3 ca-certificates"
 
 missing=""
 for p in $PKGS; do
