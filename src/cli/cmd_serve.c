@@ -309,6 +309,7 @@ cmd_serve(int argc, char **argv)
 	    sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_timeout);
 	httpd_stop(h, cfg.shutdown_timeout);
 	filecache_free(cache);
+	config_release(&cfg);
 	log_info("stopped");
 	return CLI_EXIT_OK;
 }

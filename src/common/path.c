@@ -1,7 +1,15 @@
+/* _DEFAULT_SOURCE: syscall(2), for openat2, which glibc 2.36 does not wrap. */
+#define _DEFAULT_SOURCE
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "common/path.h"
 #include "common/str.h"
@@ -60,6 +68,21 @@ path_is_within(const char *root, const char *p)
 	return strncmp(root, p, n) == 0 && (p[n] == '\0' || p[n] == '/');
 }
 
+static enum ota_status
+errno_status(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+		return OTA_E_NOTFOUND;
+	case EACCES:
+		return OTA_E_FORBIDDEN;
+	}
+	return OTA_E_IO;
+}
+
 enum ota_status
 path_resolve(const char *root, const char *rel, char *out, size_t outsz)
 {
@@ -68,22 +91,44 @@ path_resolve(const char *root, const char *rel, char *out, size_t outsz)
 	if (str_fmt(joined, sizeof(joined), "%s%s%s", root,
 	    rel[0] ? "/" : "", rel) != OTA_OK)
 		return OTA_E_TOO_LARGE;
-	if (realpath(joined, real) == NULL) {
-		switch (errno) {
-		case ENOENT:
-		case ENOTDIR:
-		case ELOOP:
-		case ENAMETOOLONG:
-			return OTA_E_NOTFOUND;
-		case EACCES:
-			return OTA_E_FORBIDDEN;
-		default:
-			return OTA_E_IO;
-		}
-	}
+	if (realpath(joined, real) == NULL)
+		return errno_status(errno);
 	if (!path_is_within(root, real))
 		return OTA_E_NOTFOUND;
 	return str_copy(out, outsz, real);
+}
+
+enum ota_status
+path_open(const char *root, int rootfd, const char *rel, int *fd)
+{
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	char real[PATH_MAX];
+	enum ota_status st;
+	int e = ENOSYS;
+
+	*fd = -1;
+#ifdef SYS_openat2
+	{
+		struct open_how how;
+
+		memset(&how, 0, sizeof(how));
+		how.flags = (uint64_t)flags;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		*fd = (int)syscall(SYS_openat2, rootfd, rel[0] ? rel : ".",
+		    &how, sizeof(how));
+		if (*fd >= 0)
+			return OTA_OK;
+		e = errno;
+	}
+#endif
+	if (e != EXDEV && e != ENOSYS && e != EPERM)
+		return errno_status(e);
+	if ((st = path_resolve(root, rel, real, sizeof(real))) != OTA_OK)
+		return st;
+	/* real has no links left; O_NOFOLLOW catches one swapped in since. */
+	if ((*fd = open(real, flags | O_NOFOLLOW)) < 0)
+		return errno_status(errno);
+	return OTA_OK;
 }
 
 const char *

@@ -41,6 +41,20 @@ __attribute__((warn_unused_result))
 enum ota_status path_resolve(const char *root, const char *rel, char *out,
     size_t outsz);
 
+/*
+ * Opens the file at a normalised relative path under a canonical root for
+ * reading, with the same confinement as path_resolve: into *fd, owned by
+ * the caller. rootfd is the root opened as a directory. The fast path is
+ * one openat2(RESOLVE_BENEATH) call, where the kernel refuses any step out
+ * of the root; only when it says a link would leave (an absolute link, which
+ * may still point inside) or lacks openat2 is path_resolve asked, so the
+ * answer is the same either way. Any file type is opened: the caller checks.
+ * OTA_E_NOTFOUND, OTA_E_FORBIDDEN or OTA_E_IO as path_resolve.
+ */
+__attribute__((warn_unused_result))
+enum ota_status path_open(const char *root, int rootfd, const char *rel,
+    int *fd);
+
 /* The last component of p (a pointer into p). */
 const char *path_basename(const char *p);
 

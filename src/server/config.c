@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@ config_defaults(struct serve_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->port = CONFIG_DEFAULT_PORT;
 	cfg->catalog[0] = '.';
+	cfg->root_fd = -1;
 	cfg->log_level = LOG_INFO;
 	cfg->gate = GATE_STRICT;
 	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
@@ -38,10 +40,20 @@ config_finish(struct serve_config *cfg, char *err, size_t errsz)
 		    cfg->catalog);
 		return OTA_E_INVALID;
 	}
-	if (access(cfg->root, R_OK | X_OK) != 0) {
+	if (access(cfg->root, R_OK | X_OK) != 0 ||
+	    (cfg->root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
 		(void)!str_fmt(err, errsz, "catalog '%s' is not readable: %s",
 		    cfg->catalog, strerror(errno));
 		return OTA_E_FORBIDDEN;
 	}
 	return OTA_OK;
+}
+
+void
+config_release(struct serve_config *cfg)
+{
+	if (cfg->root_fd >= 0)
+		close(cfg->root_fd);
+	cfg->root_fd = -1;
 }

@@ -32,6 +32,7 @@ struct serve_config {
 	uint16_t port;
 	char catalog[PATH_MAX];	/* as given; see root */
 	char root[PATH_MAX];	/* canonical catalog, set by config_finish */
+	int root_fd;		/* root opened as a directory, likewise */
 	char port_file[PATH_MAX]; /* "" = none */
 	enum log_level log_level;
 	enum gate_mode gate;
@@ -54,5 +55,8 @@ void config_defaults(struct serve_config *cfg);
 __attribute__((warn_unused_result))
 enum ota_status config_finish(struct serve_config *cfg, char *err,
     size_t errsz);
+
+/* Closes what config_finish opened. */
+void config_release(struct serve_config *cfg);
 
 #endif

@@ -235,7 +235,7 @@ static void
 handle_download(const struct route_env *env, const struct route_req *req,
     const struct target *t, struct reply *rep)
 {
-	char file[PATH_MAX], etag[80];
+	char etag[80];
 	struct file_digest d;
 	struct esp_info esp;
 	enum range_result rr = RANGE_NONE;
@@ -265,17 +265,15 @@ handle_download(const struct route_env *env, const struct route_req *req,
 		route_error(rep, 403);
 		return;
 	}
-	st = path_resolve(env->cfg->root, t->path, file, sizeof(file));
-	if (st == OTA_OK &&
-	    (fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		st = errno == EACCES ? OTA_E_FORBIDDEN : OTA_E_NOTFOUND;
+	st = path_open(env->cfg->root, env->cfg->root_fd, t->path, &fd);
 	if (st == OTA_OK && fstat(fd, &sb) != 0)
 		st = OTA_E_IO;
 	if (st == OTA_OK && !S_ISREG(sb.st_mode))
 		st = OTA_E_FORBIDDEN;
 	if (st == OTA_OK && (st = filecache_get(env->cache, fd, &sb, &d)) !=
 	    OTA_OK)
-		log_error("cannot hash '%s': %s", file, ota_status_str(st));
+		log_error("cannot hash '%s/%s': %s", env->cfg->root, t->path,
+		    ota_status_str(st));
 	if (st != OTA_OK) {
 		if (fd >= 0)
 			close(fd);

@@ -3,6 +3,7 @@
  * touched; containment is by whole components; resolution follows links
  * only while they stay inside the root.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,10 +284,93 @@ basename_(void **state)
 	assert_string_equal(path_basename(""), "");
 }
 
+/* path_open: the openat2 fast path and the realpath fallback agree. */
+static void
+open_confined(void **state)
+{
+	static const struct {
+		const char *rel;
+		enum ota_status st;
+		const char *bytes;	/* expected first bytes, or NULL */
+	} cases[] = {
+		{ "in.txt", OTA_OK, "inside" },
+		{ "sub/rel-link", OTA_OK, "inside" },	/* relative, inside */
+		{ "abs-in", OTA_OK, "inside" },		/* absolute, inside */
+		{ "sub", OTA_OK, NULL },		/* a directory opens */
+		{ "", OTA_OK, NULL },			/* the top itself */
+		{ "abs-out", OTA_E_NOTFOUND, NULL },	/* absolute, outside */
+		{ "rel-out", OTA_E_NOTFOUND, NULL },	/* ../ out of top */
+		{ "sub/deep-out", OTA_E_NOTFOUND, NULL },
+		{ "missing", OTA_E_NOTFOUND, NULL },
+		{ "in.txt/x", OTA_E_NOTFOUND, NULL },
+		{ "loop", OTA_E_NOTFOUND, NULL },
+	};
+	char tmp[256], real[PATH_MAX], top[PATH_MAX + 8], p[2 * PATH_MAX], buf[16];
+	size_t i;
+	int rootfd;
+
+	assert_int_equal(tl_mkdtemp(tmp, sizeof(tmp)), 0);
+	assert_non_null(realpath(tmp, real));
+	snprintf(top, sizeof(top), "%s/root", real);
+	assert_int_equal(mkdir(top, 0755), 0);
+	snprintf(p, sizeof(p), "%s/sub", top);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/in.txt", top);
+	assert_int_equal(tl_write_file(p, "inside", 6), 0);
+	snprintf(p, sizeof(p), "%s/out.txt", real);
+	assert_int_equal(tl_write_file(p, "OUTSIDE", 7), 0);
+	snprintf(p, sizeof(p), "%s/sub/rel-link", top);
+	assert_int_equal(symlink("../in.txt", p), 0);
+	snprintf(buf, sizeof(buf), "%s", "");
+	{
+		char target[2 * PATH_MAX];
+
+		snprintf(target, sizeof(target), "%s/in.txt", top);
+		snprintf(p, sizeof(p), "%s/abs-in", top);
+		assert_int_equal(symlink(target, p), 0);
+		snprintf(target, sizeof(target), "%s/out.txt", real);
+		snprintf(p, sizeof(p), "%s/abs-out", top);
+		assert_int_equal(symlink(target, p), 0);
+	}
+	snprintf(p, sizeof(p), "%s/rel-out", top);
+	assert_int_equal(symlink("../out.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/sub/deep-out", top);
+	assert_int_equal(symlink("../../out.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/loop", top);
+	assert_int_equal(symlink("loop", p), 0);
+	rootfd = open(top, O_RDONLY | O_DIRECTORY);
+	assert_true(rootfd >= 0);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd = -1;
+		enum ota_status st = path_open(top, rootfd, cases[i].rel, &fd);
+
+		if (st != cases[i].st)
+			print_error("path_open(\"%s\") = %d, want %d\n",
+			    cases[i].rel, st, cases[i].st);
+		assert_int_equal(st, cases[i].st);
+		if (st != OTA_OK) {
+			assert_int_equal(fd, -1);
+			continue;
+		}
+		assert_true(fd >= 0);
+		if (cases[i].bytes != NULL) {
+			ssize_t n = read(fd, buf, sizeof(buf));
+
+			assert_int_equal(n, (ssize_t)strlen(cases[i].bytes));
+			assert_memory_equal(buf, cases[i].bytes, (size_t)n);
+		}
+		close(fd);
+	}
+	close(rootfd);
+	tl_rmtree(tmp);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(open_confined),
 		cmocka_unit_test(normalize_table),
 		cmocka_unit_test(normalize_too_small),
 		cmocka_unit_test(is_within),

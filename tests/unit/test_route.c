@@ -88,6 +88,7 @@ teardown(void **state)
 {
 	(void)state;
 	filecache_free(env.cache);
+	config_release(&cfg);
 	tl_rmtree(base);
 	return 0;
 }
