@@ -98,6 +98,20 @@ path_resolve(const char *root, const char *rel, char *out, size_t outsz)
 	return str_copy(out, outsz, real);
 }
 
+/* True if the file open on fd lies under root, by its /proc name. */
+static bool
+fd_is_within(int fd, const char *root)
+{
+	char link[64], real[PATH_MAX];
+	ssize_t n;
+
+	if (str_fmt(link, sizeof(link), "/proc/self/fd/%d", fd) != OTA_OK ||
+	    (n = readlink(link, real, sizeof(real) - 1)) < 0)
+		return false;
+	real[n] = '\0';
+	return path_is_within(root, real);
+}
+
 enum ota_status
 path_open(const char *root, int rootfd, const char *rel, int *fd)
 {
@@ -125,9 +139,18 @@ path_open(const char *root, int rootfd, const char *rel, int *fd)
 		return errno_status(e);
 	if ((st = path_resolve(root, rel, real, sizeof(real))) != OTA_OK)
 		return st;
-	/* real has no links left; O_NOFOLLOW catches one swapped in since. */
 	if ((*fd = open(real, flags | O_NOFOLLOW)) < 0)
 		return errno_status(errno);
+	/*
+	 * O_NOFOLLOW guards only the last component: ask the kernel where
+	 * the file we hold really is, in case a directory on the way was
+	 * swapped for a link between realpath and open.
+	 */
+	if (!fd_is_within(*fd, root)) {
+		close(*fd);
+		*fd = -1;
+		return OTA_E_NOTFOUND;
+	}
 	return OTA_OK;
 }
 

@@ -31,7 +31,9 @@
 #define CATALOG_MAX_ENTRIES 10000
 /* Serialised entry cap: 256-byte ArduinoJson pool minus its own overhead. */
 #define CATALOG_MAX_ENTRY_JSON 200
-#define CATALOG_MAX_BYTES (CATALOG_MAX_ENTRIES * CATALOG_MAX_ENTRY_JSON)
+/* Every entry at its cap, the ", " between them and the brackets. */
+#define CATALOG_MAX_BYTES \
+	(CATALOG_MAX_ENTRIES * (CATALOG_MAX_ENTRY_JSON + 2) + 2)
 #define CATALOG_ESP_MAGIC 0xE9
 
 /*

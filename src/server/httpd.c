@@ -348,7 +348,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	r->bytes = rep.fd >= 0 ? rep.length : rep.body_len;
 	if (strcmp(method, "HEAD") == 0 || rep.status == 304)
 		r->bytes = 0;
-	(void)!str_copy(r->method, sizeof(r->method), method);
+	/* The library does not validate the method: escape it for the log. */
+	log_escape(r->method, sizeof(r->method), method);
 	memcpy(r->note, rep.note, sizeof(r->note));
 	if ((resp = make_response(&rep)) == NULL) {
 		reply_release(&rep);
@@ -489,7 +490,7 @@ httpd_start(const struct serve_config *cfg, struct filecache *cache,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
-		close(listen_fd);
+		/* The library has closed listen_fd on its failure paths. */
 		(void)!str_copy(err, errsz, "libmicrohttpd refused to start "
 		    "(run with --log debug for its reason)");
 		goto fail;

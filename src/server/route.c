@@ -272,8 +272,13 @@ handle_download(const struct route_env *env, const struct route_req *req,
 		st = OTA_E_FORBIDDEN;
 	if (st == OTA_OK && (st = filecache_get(env->cache, fd, &sb, &d)) !=
 	    OTA_OK)
-		log_error("cannot hash '%s/%s': %s", env->cfg->root, t->path,
+	{
+		char name[TARGET_MAX_PATH];
+
+		log_escape(name, sizeof(name), t->path);
+		log_error("cannot hash '%s/%s': %s", env->cfg->root, name,
 		    ota_status_str(st));
+	}
 	if (st != OTA_OK) {
 		if (fd >= 0)
 			close(fd);

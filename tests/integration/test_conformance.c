@@ -659,10 +659,16 @@ case_access_log(void **state)
 
 	req("GET /good.bin HTTP/1.0", TL_H8, &r);
 	tl_resp_free(&r);
+	/* a method is request data too: it cannot forge the log's quoting */
+	req("GE\"T\x1b[31m / HTTP/1.0", "Host: x\r\n", &r);
+	assert_int_equal(r.status, 501);
+	tl_resp_free(&r);
 	usleep(100000);
 	log = tl_server_log(&srv);
 	assert_non_null(strstr(log, "\"GET /good.bin\" 200 18 "));
 	assert_non_null(strstr(log, "ESP8266 mac=80:7D:3A:6E:39:B3"));
+	assert_non_null(strstr(log, "\"GE\\x22T\\x1b[31m /\" 501 "));
+	assert_null(strchr(log, 0x1b));
 	free(log);
 }
 
