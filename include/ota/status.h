@@ -29,6 +29,13 @@ enum ota_status {
 /* A short lower-case description of st; never NULL, static storage. */
 const char *ota_status_str(enum ota_status st);
 
+/*
+ * The status for a failed system call's errno: missing → NOTFOUND, denied
+ * or read-only → FORBIDDEN, name too long → TOO_LARGE, no memory → NOMEM,
+ * anything else → IO.
+ */
+enum ota_status ota_status_from_errno(int e);
+
 #ifdef __cplusplus
 }
 #endif

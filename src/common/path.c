@@ -68,19 +68,18 @@ path_is_within(const char *root, const char *p)
 	return strncmp(root, p, n) == 0 && (p[n] == '\0' || p[n] == '/');
 }
 
+/*
+ * For a request path, a name too long or a link loop is simply not there
+ * (404), and EPERM is not expected on a read: the rest as everywhere.
+ */
 static enum ota_status
 errno_status(int e)
 {
-	switch (e) {
-	case ENOENT:
-	case ENOTDIR:
-	case ELOOP:
-	case ENAMETOOLONG:
+	if (e == ELOOP || e == ENAMETOOLONG)
 		return OTA_E_NOTFOUND;
-	case EACCES:
-		return OTA_E_FORBIDDEN;
-	}
-	return OTA_E_IO;
+	if (e == EPERM)
+		return OTA_E_IO;
+	return ota_status_from_errno(e);
 }
 
 enum ota_status

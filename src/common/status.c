@@ -1,3 +1,5 @@
+#include <errno.h>
+
 #include <ota/status.h>
 
 const char *
@@ -16,4 +18,23 @@ ota_status_str(enum ota_status st)
 	case OTA_E_CHANGED:	return "changed while reading";
 	}
 	return "unknown status";
+}
+
+enum ota_status
+ota_status_from_errno(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return OTA_E_NOTFOUND;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return OTA_E_FORBIDDEN;
+	case ENAMETOOLONG:
+		return OTA_E_TOO_LARGE;
+	case ENOMEM:
+		return OTA_E_NOMEM;
+	}
+	return OTA_E_IO;
 }
