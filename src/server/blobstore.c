@@ -260,9 +260,13 @@ blobstore_open_blob(const struct blobstore *bs, const char *hex, int *fd)
 	if ((st = blobstore_path(bs, hex, path, sizeof(path))) != OTA_OK)
 		return st;
 	if ((*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return errno == ELOOP ? OTA_E_NOTFOUND : ota_status_from_errno(errno);
-	if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		st = S_ISREG(sb.st_mode) ? OTA_E_IO : OTA_E_NOTFOUND;
+		return errno == ELOOP ? OTA_E_NOTFOUND :
+		    ota_status_from_errno(errno);
+	if (fstat(*fd, &sb) != 0)
+		st = OTA_E_IO;
+	else if (!S_ISREG(sb.st_mode))
+		st = OTA_E_NOTFOUND;
+	if (st != OTA_OK) {
 		close(*fd);
 		*fd = -1;
 		return st;

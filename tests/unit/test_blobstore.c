@@ -1,123 +1,325 @@
 /*
- * blobstore: content-addressed blobs under blobs/sha256/<hex>.
+ * blobstore: layout, put from memory and from an fd (several chunks),
+ * dedup, the size cap, hex validation, verify catching corruption, the
+ * empty blob, and stale temps removed on open.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "common/hash.h"
 #include "server/blobstore.h"
 #include "testlib.h"
 
 #define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define GOOD_SHA256 \
-	"be4d49a64c1c64a6b2384aa67fcfbf9bc0066e0c551bc95ffed89d97f0c8a0a4"
+#define ABC_SHA256 \
+	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
-static char root[256];
-static struct blobstore *bs;
+static char dir[PATH_MAX];
 
 static int
-setup(void **state)
+dir_setup(void **state)
 {
-	if (tl_mkdtemp(root, sizeof(root)) != 0)
-		return -1;
-	return blobstore_open(&bs, root) == OTA_OK ? 0 : -1;
+	(void)state;
+	return tl_mkdtemp(dir, sizeof(dir));
 }
 
 static int
-teardown(void **state)
+dir_teardown(void **state)
 {
-	blobstore_free(bs);
-	tl_rmtree(root);
+	(void)state;
+	tl_rmtree(dir);
 	return 0;
 }
 
 static void
-put_and_read_back(void **state)
+path_of(char *out, size_t outsz, const char *name)
 {
-	char hex[BLOBSTORE_HEX_LEN + 1], p[512], buf[64];
-	int fd = -1;
-	ssize_t n;
+	assert_true((size_t)snprintf(out, outsz, "%s/%s", dir, name) < outsz);
+}
 
-	assert_int_equal(blobstore_put_mem(bs, tl_good, TL_GOOD_LEN, hex),
-	    OTA_OK);
-	assert_string_equal(hex, GOOD_SHA256);
-	assert_int_equal(blobstore_path(bs, hex, p, sizeof(p)), OTA_OK);
-	assert_non_null(strstr(p, "/blobs/sha256/" GOOD_SHA256));
-	assert_int_equal(blobstore_open_blob(bs, hex, &fd), OTA_OK);
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	assert_int_equal(n, TL_GOOD_LEN);
-	assert_memory_equal(buf, tl_good, TL_GOOD_LEN);
-	assert_int_equal(blobstore_verify(bs, hex), OTA_OK);
-	/* the same bytes again: stored once */
-	assert_int_equal(blobstore_put_mem(bs, tl_good, TL_GOOD_LEN, hex),
-	    OTA_OK);
-	assert_string_equal(hex, GOOD_SHA256);
-	assert_int_equal(blobstore_put_mem(bs, "", 0, hex), OTA_OK);
-	assert_string_equal(hex, EMPTY_SHA256);
+/* Entries in dir/sub other than "." and "..". */
+static int
+count_in(const char *sub)
+{
+	char path[PATH_MAX * 2];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	path_of(path, sizeof(path), sub);
+	assert_non_null(d = opendir(path));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static struct blobstore *
+open_store(void)
+{
+	struct blobstore *bs = NULL;
+
+	assert_int_equal(blobstore_open(&bs, dir), OTA_OK);
+	assert_non_null(bs);
+	return bs;
 }
 
 static void
-put_fd_with_cap(void **state)
+layout(void **state)
 {
-	char hex[BLOBSTORE_HEX_LEN + 1], p[512];
-	uint64_t size = 0;
+	char path[PATH_MAX * 2];
+	struct blobstore *bs = NULL;
+	struct stat sb;
+
+	(void)state;
+	/* root itself may be created; its parent may not. */
+	path_of(path, sizeof(path), "store");
+	assert_int_equal(blobstore_open(&bs, path), OTA_OK);
+	blobstore_free(bs);
+	path_of(path, sizeof(path), "store/blobs/sha256");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	path_of(path, sizeof(path), "store/blobs/tmp");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	path_of(path, sizeof(path), "no/such/root");
+	assert_int_equal(blobstore_open(&bs, path), OTA_E_NOTFOUND);
+	assert_null(bs);
+	blobstore_free(NULL);
+}
+
+static void
+put_mem_and_dedup(void **state)
+{
+	struct blobstore *bs = open_store();
+	char hex[BLOBSTORE_HEX_LEN + 1], hex2[BLOBSTORE_HEX_LEN + 1];
+	char path[PATH_MAX * 2], want[PATH_MAX * 2];
+	struct stat sb, sb2;
+
+	(void)state;
+	assert_int_equal(blobstore_put_mem(bs, "abc", 3, hex), OTA_OK);
+	assert_string_equal(hex, ABC_SHA256);
+	assert_int_equal(blobstore_path(bs, hex, path, sizeof(path)), OTA_OK);
+	path_of(want, sizeof(want), "blobs/sha256/" ABC_SHA256);
+	assert_string_equal(path, want);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 3);
+	assert_int_equal(sb.st_mode & 0777, BLOBSTORE_FILE_MODE);
+	/* The same bytes again: the existing file is kept (same inode). */
+	assert_int_equal(blobstore_put_mem(bs, "abc", 3, hex2), OTA_OK);
+	assert_string_equal(hex2, ABC_SHA256);
+	assert_int_equal(stat(path, &sb2), 0);
+	assert_int_equal(sb.st_ino, sb2.st_ino);
+	assert_int_equal(count_in("blobs/sha256"), 1);
+	assert_int_equal(count_in("blobs/tmp"), 0);
+	assert_int_equal(blobstore_verify(bs, hex), OTA_OK);
+	blobstore_free(bs);
+}
+
+static void
+empty_blob(void **state)
+{
+	struct blobstore *bs = open_store();
+	char hex[BLOBSTORE_HEX_LEN + 1], path[PATH_MAX * 2];
+	uint64_t size = 99;
 	int fd;
 
-	snprintf(p, sizeof(p), "%s/src.bin", root);
-	assert_int_equal(tl_write_file(p, tl_good, TL_GOOD_LEN), 0);
-	fd = open(p, O_RDONLY);
-	assert_int_equal(blobstore_put_fd(bs, fd, TL_GOOD_LEN, hex, &size),
-	    OTA_OK);
+	(void)state;
+	assert_int_equal(blobstore_put_mem(bs, "", 0, hex), OTA_OK);
+	assert_string_equal(hex, EMPTY_SHA256);
+	path_of(path, sizeof(path), "empty");
+	assert_int_equal(tl_write_file(path, "", 0), 0);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	assert_int_equal(blobstore_put_fd(bs, fd, 0, hex, &size), OTA_OK);
 	close(fd);
-	assert_int_equal(size, TL_GOOD_LEN);
-	assert_string_equal(hex, GOOD_SHA256);
-	fd = open(p, O_RDONLY);
-	assert_int_equal(blobstore_put_fd(bs, fd, TL_GOOD_LEN - 1, hex,
-	    &size), OTA_E_TOO_LARGE);
-	close(fd);
+	assert_string_equal(hex, EMPTY_SHA256);
+	assert_int_equal(size, 0);
+	assert_int_equal(blobstore_verify(bs, EMPTY_SHA256), OTA_OK);
+	assert_int_equal(count_in("blobs/sha256"), 1);
+	blobstore_free(bs);
+}
+
+/* A file of n patterned bytes in dir; returns it open for reading. */
+static int
+big_file(size_t n, unsigned char **bytes)
+{
+	char path[PATH_MAX * 2];
+	unsigned char *p = malloc(n);
+	size_t i;
+	int fd;
+
+	assert_non_null(p);
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 131 + (i >> 9));
+	path_of(path, sizeof(path), "src.bin");
+	assert_int_equal(tl_write_file(path, p, n), 0);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	*bytes = p;
+	return fd;
 }
 
 static void
-bad_names_and_corruption(void **state)
+put_fd_streams(void **state)
 {
-	char hex[BLOBSTORE_HEX_LEN + 1], p[512];
-	int fd = -1;
+	const size_t n = 3 * BLOBSTORE_CHUNK + 17;
+	struct blobstore *bs = open_store();
+	char hex[BLOBSTORE_HEX_LEN + 1], want[2 * HASH_MAX_LEN + 1];
+	unsigned char *p, *got;
+	uint64_t size = 0;
+	int fd = big_file(n, &p), bfd = -1;
 
-	assert_int_equal(blobstore_path(bs, "../../etc/passwd", p, sizeof(p)),
-	    OTA_E_INVALID);
-	assert_int_equal(blobstore_path(bs, "BE4D49A64C1C64A6B2384AA67FCFBF9B"
-	    "C0066E0C551BC95FFED89D97F0C8A0A4", p, sizeof(p)), OTA_E_INVALID);
-	assert_int_equal(blobstore_path(bs, GOOD_SHA256 "0", p, sizeof(p)),
-	    OTA_E_INVALID);
-	assert_int_equal(blobstore_open_blob(bs, "abc", &fd), OTA_E_INVALID);
-	assert_int_equal(blobstore_open_blob(bs, "00000000000000000000000000"
-	    "00000000000000000000000000000000000000", &fd), OTA_E_NOTFOUND);
-	assert_int_equal(blobstore_put_mem(bs, tl_good, TL_GOOD_LEN, hex),
-	    OTA_OK);
-	assert_int_equal(blobstore_path(bs, hex, p, sizeof(p)), OTA_OK);
-	chmod(p, 0644);
-	assert_int_equal(tl_write_file(p, "tampered", 8), 0);
-	assert_int_equal(blobstore_verify(bs, hex), OTA_E_CHANGED);
+	(void)state;
+	assert_int_equal(hash_hex(HASH_SHA256, p, n, want), OTA_OK);
+	assert_int_equal(blobstore_put_fd(bs, fd, n, hex, &size), OTA_OK);
+	close(fd);
+	assert_string_equal(hex, want);
+	assert_int_equal(size, n);
+	assert_int_equal(blobstore_open_blob(bs, hex, &bfd), OTA_OK);
+	assert_non_null(got = malloc(n + 1));
+	assert_int_equal(read(bfd, got, n + 1), n);
+	assert_memory_equal(got, p, n);
+	close(bfd);
+	assert_int_equal(count_in("blobs/tmp"), 0);
+	free(got);
+	free(p);
+	blobstore_free(bs);
 }
+
+static void
+size_cap(void **state)
+{
+	const size_t n = 2 * BLOBSTORE_CHUNK + 1;
+	struct blobstore *bs = open_store();
+	char hex[BLOBSTORE_HEX_LEN + 1] = "untouched";
+	uint64_t size = 7;
+	unsigned char *p;
+	int fd = big_file(n, &p);
+
+	(void)state;
+	assert_int_equal(blobstore_put_fd(bs, fd, n - 1, hex, &size),
+	    OTA_E_TOO_LARGE);
+	assert_string_equal(hex, "untouched");
+	assert_int_equal(size, 7);
+	assert_int_equal(count_in("blobs/sha256"), 0);
+	assert_int_equal(count_in("blobs/tmp"), 0);
+	/* Exactly at the cap is allowed. */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(blobstore_put_fd(bs, fd, n, hex, &size), OTA_OK);
+	assert_int_equal(size, n);
+	close(fd);
+	assert_int_equal(blobstore_put_fd(bs, -1, n, hex, &size),
+	    OTA_E_INVALID);
+	free(p);
+	blobstore_free(bs);
+}
+
+static void
+bad_hex(void **state)
+{
+	static const char *const bad[] = { "", "abc",
+	    ABC_SHA256 "0",
+	    "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015aG",
+	    "../../../../../../../../../../../../../../../../../../etc/passwd",
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f2001/ad",
+	};
+	struct blobstore *bs = open_store();
+	char path[PATH_MAX * 2];
+	size_t i;
+	int fd = 5;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(blobstore_path(bs, bad[i], path,
+		    sizeof(path)), OTA_E_INVALID);
+		assert_int_equal(blobstore_open_blob(bs, bad[i], &fd),
+		    OTA_E_INVALID);
+		assert_int_equal(fd, -1);
+		assert_int_equal(blobstore_verify(bs, bad[i]), OTA_E_INVALID);
+	}
+	assert_int_equal(blobstore_path(bs, ABC_SHA256, path, 10),
+	    OTA_E_TOO_LARGE);
+	assert_int_equal(blobstore_open_blob(bs, ABC_SHA256, &fd),
+	    OTA_E_NOTFOUND);
+	assert_int_equal(blobstore_verify(bs, ABC_SHA256), OTA_E_NOTFOUND);
+	blobstore_free(bs);
+}
+
+static void
+verify_detects_corruption(void **state)
+{
+	struct blobstore *bs = open_store();
+	char hex[BLOBSTORE_HEX_LEN + 1], path[PATH_MAX * 2];
+	char target[PATH_MAX * 2];
+	int fd;
+
+	(void)state;
+	assert_int_equal(blobstore_put_mem(bs, "abc", 3, hex), OTA_OK);
+	assert_int_equal(blobstore_verify(bs, hex), OTA_OK);
+	assert_int_equal(blobstore_path(bs, hex, path, sizeof(path)), OTA_OK);
+	assert_int_equal(tl_write_file(path, "abd", 3), 0);
+	assert_int_equal(blobstore_verify(bs, hex), OTA_E_CHANGED);
+	/* Truncated is corrupted too. */
+	assert_int_equal(tl_write_file(path, "", 0), 0);
+	assert_int_equal(blobstore_verify(bs, hex), OTA_E_CHANGED);
+	/* A symbolic link in the store is never followed. */
+	assert_int_equal(unlink(path), 0);
+	path_of(target, sizeof(target), "elsewhere");
+	assert_int_equal(tl_write_file(target, "abc", 3), 0);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(blobstore_open_blob(bs, hex, &fd), OTA_E_NOTFOUND);
+	assert_int_equal(fd, -1);
+	blobstore_free(bs);
+}
+
+static void
+open_removes_stale(void **state)
+{
+	struct blobstore *bs = open_store();
+	char path[PATH_MAX * 2];
+
+	(void)state;
+	blobstore_free(bs);
+	path_of(path, sizeof(path), "blobs/tmp/.blob.tmp.4242.7");
+	assert_int_equal(tl_write_file(path, "half", 4), 0);
+	path_of(path, sizeof(path), "blobs/sha256/.x.tmp.1.2");
+	assert_int_equal(tl_write_file(path, "half", 4), 0);
+	bs = open_store();
+	assert_int_equal(count_in("blobs/tmp"), 0);
+	assert_int_equal(count_in("blobs/sha256"), 0);
+	blobstore_free(bs);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(put_and_read_back),
-		cmocka_unit_test(put_fd_with_cap),
-		cmocka_unit_test(bad_names_and_corruption),
+		T(layout),
+		T(put_mem_and_dedup),
+		T(empty_blob),
+		T(put_fd_streams),
+		T(size_cap),
+		T(bad_hex),
+		T(verify_detects_corruption),
+		T(open_removes_stale),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,14 +1,18 @@
 /*
- * fsatomic: replacement by temp + fsync + rename + fsync(dir). The
- * kill-at-random-points crash test is tests/integration/test_crash.c.
+ * fsatomic: create and replace, exact mode, streaming commit and abort,
+ * temp names (never the final name, recognised as stale), stale cleanup,
+ * and failures that must leave the old file and no temp behind.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,134 +22,295 @@
 #include "common/fsatomic.h"
 #include "testlib.h"
 
-static char dir[256];
+static char dir[PATH_MAX];
 
 static int
-setup(void **state)
+dir_setup(void **state)
 {
+	(void)state;
 	return tl_mkdtemp(dir, sizeof(dir));
 }
 
 static int
-teardown(void **state)
+dir_teardown(void **state)
 {
+	(void)state;
 	tl_rmtree(dir);
 	return 0;
 }
 
 static void
-assert_file(const char *path, const char *want, mode_t mode)
+path_of(char *out, size_t outsz, const char *name)
 {
-	char buf[256];
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	assert_true(fd >= 0);
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	assert_int_equal(n, (ssize_t)strlen(want));
-	assert_memory_equal(buf, want, (size_t)n);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, mode);
+	assert_true((size_t)snprintf(out, outsz, "%s/%s", dir, name) < outsz);
 }
 
-/* No temp file may be left next to the target. */
+/* Asserts that the file name in dir holds exactly p[n]. */
 static void
-assert_no_temps(void)
+assert_content(const char *name, const void *p, size_t n)
+{
+	char path[PATH_MAX * 2], got[4096];
+	ssize_t r;
+	int fd;
+
+	path_of(path, sizeof(path), name);
+	assert_true(n < sizeof(got));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	r = read(fd, got, sizeof(got));
+	close(fd);
+	assert_int_equal(r, n);
+	assert_memory_equal(got, p, n);
+}
+
+/* Entries in dir other than "." and "..". */
+static int
+count_entries(void)
 {
 	struct dirent *de;
 	DIR *d = opendir(dir);
+	int n = 0;
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL)
-		if (fsatomic_is_temp_name(de->d_name))
-			fail_msg("temp '%s' left behind", de->d_name);
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
 	closedir(d);
+	return n;
 }
 
 static void
-write_and_replace(void **state)
+create_and_replace(void **state)
 {
-	char p[512];
+	char path[PATH_MAX * 2];
 
-	snprintf(p, sizeof(p), "%s/state.json", dir);
-	assert_int_equal(fsatomic_write(p, "old", 3, 0600), OTA_OK);
-	assert_file(p, "old", 0600);
-	assert_int_equal(fsatomic_write(p, "new content", 11, 0644), OTA_OK);
-	assert_file(p, "new content", 0644);
-	assert_int_equal(fsatomic_write(p, "", 0, 0644), OTA_OK);
-	assert_file(p, "", 0644);
-	assert_no_temps();
+	(void)state;
+	path_of(path, sizeof(path), "state.json");
+	assert_int_equal(fsatomic_write(path, "old", 3, 0644), OTA_OK);
+	assert_content("state.json", "old", 3);
+	assert_int_equal(fsatomic_write(path, "newer!", 6, 0644), OTA_OK);
+	assert_content("state.json", "newer!", 6);
+	assert_int_equal(fsatomic_write(path, "", 0, 0644), OTA_OK);
+	assert_content("state.json", "", 0);
+	assert_int_equal(count_entries(), 1);
 }
 
 static void
-streaming_commit_and_abort(void **state)
+mode_is_exact(void **state)
 {
+	char path[PATH_MAX * 2];
+	mode_t old = umask(077);
+	struct stat sb;
+
+	(void)state;
+	path_of(path, sizeof(path), "m");
+	assert_int_equal(fsatomic_write(path, "x", 1, 0640), OTA_OK);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	assert_int_equal(fsatomic_write(path, "y", 1, 0600), OTA_OK);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	umask(old);
+}
+
+static void
+relative_path(void **state)
+{
+	char cwd[PATH_MAX];
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(fsatomic_write("rel", "r", 1, 0644), OTA_OK);
+	assert_int_equal(chdir(cwd), 0);
+	assert_content("rel", "r", 1);
+	assert_int_equal(count_entries(), 1);
+}
+
+static void
+streaming_commit(void **state)
+{
+	char path[PATH_MAX * 2];
 	struct fsatomic a;
-	char p[512];
+	struct stat sb;
 
-	snprintf(p, sizeof(p), "%s/blob", dir);
-	assert_int_equal(fsatomic_write(p, "v1", 2, 0644), OTA_OK);
-	memset(&a, 0, sizeof(a));
-	assert_int_equal(fsatomic_open(&a, p, 0644), OTA_OK);
+	(void)state;
+	path_of(path, sizeof(path), "big.bin");
+	assert_int_equal(fsatomic_write(path, "old", 3, 0644), OTA_OK);
+	assert_int_equal(fsatomic_open(&a, path, 0644), OTA_OK);
+	/* The temp is a sibling, never the final name, and looks stale. */
 	assert_string_not_equal(a.tmp, a.path);
-	assert_int_equal(fsatomic_write_chunk(&a, "v", 1), OTA_OK);
-	assert_int_equal(fsatomic_write_chunk(&a, "2", 1), OTA_OK);
-	/* Before the commit, the name still holds the old content. */
-	assert_file(p, "v1", 0644);
+	assert_int_equal(strncmp(a.tmp, dir, strlen(dir)), 0);
+	assert_int_equal(a.tmp[strlen(dir)], '/');
+	assert_null(strchr(a.tmp + strlen(dir) + 1, '/'));
+	assert_true(fsatomic_is_temp_name(a.tmp + strlen(dir) + 1));
+	assert_int_equal(stat(a.tmp, &sb), 0);
+	assert_int_equal(fsatomic_write_chunk(&a, "ne", 2), OTA_OK);
+	assert_int_equal(fsatomic_write_chunk(&a, "w!", 2), OTA_OK);
+	/* Not visible before the commit. */
+	assert_content("big.bin", "old", 3);
 	assert_int_equal(fsatomic_commit(&a), OTA_OK);
-	assert_file(p, "v2", 0644);
-	fsatomic_abort(&a);	/* after a commit: a no-op */
-	assert_file(p, "v2", 0644);
-
-	memset(&a, 0, sizeof(a));
-	assert_int_equal(fsatomic_open(&a, p, 0644), OTA_OK);
-	assert_int_equal(fsatomic_write_chunk(&a, "v3", 2), OTA_OK);
+	assert_content("big.bin", "new!", 4);
+	assert_int_equal(count_entries(), 1);
+	/* Abort after commit: harmless, and the committed file stays. */
 	fsatomic_abort(&a);
-	assert_file(p, "v2", 0644);
-	assert_no_temps();
-	memset(&a, 0, sizeof(a));
-	fsatomic_abort(&a);	/* never opened: a no-op */
+	assert_content("big.bin", "new!", 4);
+	assert_int_equal(fsatomic_write_chunk(&a, "x", 1), OTA_E_INVALID);
+	assert_int_equal(fsatomic_commit(&a), OTA_E_INVALID);
+}
+
+static void
+abort_leaves_old(void **state)
+{
+	char path[PATH_MAX * 2], tmp[PATH_MAX];
+	struct fsatomic a, never;
+	struct stat sb;
+
+	(void)state;
+	memset(&never, 0, sizeof(never));
+	fsatomic_abort(&never);
+	path_of(path, sizeof(path), "f");
+	assert_int_equal(fsatomic_write(path, "old", 3, 0644), OTA_OK);
+	assert_int_equal(fsatomic_open(&a, path, 0644), OTA_OK);
+	assert_int_equal(fsatomic_write_chunk(&a, "partial", 7), OTA_OK);
+	memcpy(tmp, a.tmp, sizeof(tmp));
+	fsatomic_abort(&a);
+	fsatomic_abort(&a);
+	assert_int_equal(stat(tmp, &sb), -1);
+	assert_content("f", "old", 3);
+	assert_int_equal(count_entries(), 1);
+	/* Abort of a new file: nothing appears at all. */
+	path_of(path, sizeof(path), "g");
+	assert_int_equal(fsatomic_open(&a, path, 0644), OTA_OK);
+	fsatomic_abort(&a);
+	assert_int_equal(stat(path, &sb), -1);
+	assert_int_equal(count_entries(), 1);
+}
+
+static void
+temp_names_unique(void **state)
+{
+	char path[PATH_MAX * 2];
+	struct fsatomic a, b;
+
+	(void)state;
+	path_of(path, sizeof(path), "u");
+	assert_int_equal(fsatomic_open(&a, path, 0644), OTA_OK);
+	assert_int_equal(fsatomic_open(&b, path, 0644), OTA_OK);
+	assert_string_not_equal(a.tmp, b.tmp);
+	assert_int_equal(fsatomic_write_chunk(&a, "a", 1), OTA_OK);
+	assert_int_equal(fsatomic_write_chunk(&b, "b", 1), OTA_OK);
+	assert_int_equal(fsatomic_commit(&a), OTA_OK);
+	assert_int_equal(fsatomic_commit(&b), OTA_OK);
+	assert_content("u", "b", 1);
+	assert_int_equal(count_entries(), 1);
+}
+
+static void
+long_name(void **state)
+{
+	char name[256], path[PATH_MAX * 2];
+
+	(void)state;
+	memset(name, 'n', 250);
+	name[250] = '\0';
+	path_of(path, sizeof(path), name);
+	assert_int_equal(fsatomic_write(path, "L", 1, 0644), OTA_OK);
+	assert_content(name, "L", 1);
 }
 
 static void
 failure_leaves_old(void **state)
 {
-	char p[512];
+	char path[PATH_MAX * 2], sub[PATH_MAX * 2];
 
-	snprintf(p, sizeof(p), "%s/no/such/dir/file", dir);
-	assert_int_equal(fsatomic_write(p, "x", 1, 0644), OTA_E_NOTFOUND);
-	assert_no_temps();
+	(void)state;
+	/* No such directory. */
+	path_of(path, sizeof(path), "missing/f");
+	assert_int_equal(fsatomic_write(path, "x", 1, 0644), OTA_E_NOTFOUND);
+	/* The target is a directory: the rename fails, temp removed. */
+	path_of(sub, sizeof(sub), "d");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_not_equal(fsatomic_write(sub, "x", 1, 0644), OTA_OK);
+	assert_int_equal(count_entries(), 1);
+	/* A trailing slash names no file. */
+	path_of(path, sizeof(path), "d/");
+	assert_int_equal(fsatomic_write(path, "x", 1, 0644), OTA_E_INVALID);
+	/* A directory we may not write into (root may write anywhere). */
+	path_of(path, sizeof(path), "d/f");
+	assert_int_equal(fsatomic_write(path, "old", 3, 0644), OTA_OK);
+	if (geteuid() != 0) {
+		assert_int_equal(chmod(sub, 0555), 0);
+		assert_int_equal(fsatomic_write(path, "new", 3, 0644),
+		    OTA_E_FORBIDDEN);
+		assert_int_equal(chmod(sub, 0755), 0);
+	}
+	assert_content("d/f", "old", 3);
 }
 
 static void
-stale_temps_cleaned(void **state)
+stale_cleanup(void **state)
 {
-	char p[512], t[600];
+	static const char *const stale[] = { ".fw.bin.tmp.123.0",
+	    ".a.tmp.1.99", ".x.y.tmp.4.5" };
+	static const char *const keep[] = { "fw.bin", ".fw.bin.tmp.",
+	    ".fw.tmp.1", ".fw.tmp.1.x", "..tmp.1.2", "fw.tmp.1.2",
+	    ".fw.tmp.1.2.bak", ".hidden" };
+	char path[PATH_MAX * 2];
+	size_t i;
 
-	snprintf(p, sizeof(p), "%s/keep.txt", dir);
-	assert_int_equal(fsatomic_write(p, "keep", 4, 0644), OTA_OK);
-	snprintf(t, sizeof(t), "%s/.keep.txt.tmp.123.4", dir);
-	assert_int_equal(tl_write_file(t, "half", 4), 0);
-	assert_true(fsatomic_is_temp_name(".keep.txt.tmp.123.4"));
-	assert_false(fsatomic_is_temp_name("keep.txt"));
-	assert_false(fsatomic_is_temp_name(".keep.txt.tmp.x.4"));
+	(void)state;
+	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		assert_true(fsatomic_is_temp_name(stale[i]));
+		path_of(path, sizeof(path), stale[i]);
+		assert_int_equal(tl_write_file(path, "s", 1), 0);
+	}
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		assert_false(fsatomic_is_temp_name(keep[i]));
+		path_of(path, sizeof(path), keep[i]);
+		assert_int_equal(tl_write_file(path, "k", 1), 0);
+	}
+	/* A directory with a temp-like name is not ours to remove. */
+	path_of(path, sizeof(path), ".d.tmp.1.2");
+	assert_int_equal(mkdir(path, 0755), 0);
 	assert_int_equal(fsatomic_clean_stale(dir), OTA_OK);
-	assert_int_equal(access(t, F_OK), -1);
-	assert_file(p, "keep", 0644);
-	assert_int_equal(fsatomic_fsync_dir(dir), OTA_OK);
+	assert_int_equal(count_entries(),
+	    (int)(sizeof(keep) / sizeof(keep[0])) + 1);
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		assert_content(keep[i], "k", 1);
+	path_of(path, sizeof(path), "nope");
+	assert_int_equal(fsatomic_clean_stale(path), OTA_E_NOTFOUND);
 }
+
+static void
+fsync_dir(void **state)
+{
+	char path[PATH_MAX * 2];
+
+	(void)state;
+	assert_int_equal(fsatomic_fsync_dir(dir), OTA_OK);
+	path_of(path, sizeof(path), "nope");
+	assert_int_equal(fsatomic_fsync_dir(path), OTA_E_NOTFOUND);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(write_and_replace),
-		cmocka_unit_test(streaming_commit_and_abort),
-		cmocka_unit_test(failure_leaves_old),
-		cmocka_unit_test(stale_temps_cleaned),
+		T(create_and_replace),
+		T(mode_is_exact),
+		T(relative_path),
+		T(streaming_commit),
+		T(abort_leaves_old),
+		T(temp_names_unique),
+		T(long_name),
+		T(failure_leaves_old),
+		T(stale_cleanup),
+		T(fsync_dir),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
