@@ -79,9 +79,15 @@ connection_limit_503(void **state)
 		assert_int_equal(send(holders[i], partial, sizeof(partial) - 1,
 		    0), (ssize_t)sizeof(partial) - 1);
 	}
-	usleep(200000);
 	snprintf(req, sizeof(req), "GET /good.bin HTTP/1.0\r\n%s\r\n", TL_H8);
-	assert_int_equal(tl_get(s.port, req, &r), 0);
+	/* Until the server has accepted all six holders (bounded: 5 s). */
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(tl_get(s.port, req, &r), 0);
+		if (r.status == 503)
+			break;
+		tl_resp_free(&r);
+		usleep(100000);
+	}
 	assert_int_equal(r.status, 503);
 	assert_non_null(tl_header(&r, "Retry-After", v, sizeof(v)));
 	assert_true(strtol(v, NULL, 10) > 0);
@@ -89,8 +95,14 @@ connection_limit_503(void **state)
 	tl_resp_free(&r);
 	for (i = 0; i < 6; i++)
 		close(holders[i]);
-	usleep(300000);
-	assert_int_equal(tl_get(s.port, req, &r), 0);
+	/* Until the server has seen them go (bounded: 5 s). */
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(tl_get(s.port, req, &r), 0);
+		if (r.status == 200)
+			break;
+		tl_resp_free(&r);
+		usleep(100000);
+	}
 	assert_int_equal(r.status, 200);
 	tl_resp_free(&r);
 	assert_int_equal(WEXITSTATUS(tl_server_stop(&s)), 0);
@@ -149,9 +161,18 @@ sigterm_drains_answer_in_flight(void **state)
 	assert_true(n > 0);
 	len = (size_t)n;
 	kill(s.pid, SIGTERM);
-	usleep(200000);
-	/* No new connections once draining. */
-	assert_true(tl_connect(s.port) < 0);
+	/* No new connections once draining (bounded wait: 5 s). */
+	{
+		int c = -1, tries;
+
+		for (tries = 0; tries < 50; tries++) {
+			if ((c = tl_connect(s.port)) < 0)
+				break;
+			close(c);
+			usleep(100000);
+		}
+		assert_true(c < 0);
+	}
 	while (len < BIG_LEN + 1 &&
 	    (n = recv(fd, got + len, BIG_LEN + 1 - len, 0)) > 0)
 		len += (size_t)n;
