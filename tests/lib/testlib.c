@@ -292,6 +292,30 @@ tl_mkdtemp(char *out, size_t outsz)
 	return mkdtemp(out) ? 0 : -1;
 }
 
+char tl_dir[PATH_MAX];
+
+int
+tl_dir_setup(void **state)
+{
+	(void)state;
+	return tl_mkdtemp(tl_dir, sizeof(tl_dir));
+}
+
+int
+tl_dir_teardown(void **state)
+{
+	(void)state;
+	tl_rmtree(tl_dir);
+	return 0;
+}
+
+void
+tl_path(char *out, size_t outsz, const char *name)
+{
+	assert_true((size_t)snprintf(out, outsz, "%s/%s", tl_dir, name) <
+	    outsz);
+}
+
 int
 tl_write_file(const char *path, const void *p, size_t n)
 {

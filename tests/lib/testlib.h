@@ -8,6 +8,7 @@
 #ifndef OTA_TESTLIB_H
 #define OTA_TESTLIB_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,16 @@ int tl_server_stop(struct tl_server *s);
 bool tl_server_alive(struct tl_server *s);
 /* The server's log so far (malloc'd, NUL-terminated; caller frees). */
 char *tl_server_log(struct tl_server *s);
+
+/*
+ * A fresh temp directory per test: pass tl_dir_setup and tl_dir_teardown
+ * to cmocka_unit_test_setup_teardown; tl_dir holds its path meanwhile.
+ */
+extern char tl_dir[PATH_MAX];
+int tl_dir_setup(void **state);
+int tl_dir_teardown(void **state);
+/* tl_dir + "/" + name into out[outsz]; fails the test if it won't fit. */
+void tl_path(char *out, size_t outsz, const char *name);
 
 /* mkdtemp under TMPDIR into out; 0 on success. */
 int tl_mkdtemp(char *out, size_t outsz);

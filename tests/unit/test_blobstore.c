@@ -27,29 +27,6 @@
 #define ABC_SHA256 \
 	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
-static char dir[PATH_MAX];
-
-static int
-dir_setup(void **state)
-{
-	(void)state;
-	return tl_mkdtemp(dir, sizeof(dir));
-}
-
-static int
-dir_teardown(void **state)
-{
-	(void)state;
-	tl_rmtree(dir);
-	return 0;
-}
-
-static void
-path_of(char *out, size_t outsz, const char *name)
-{
-	assert_true((size_t)snprintf(out, outsz, "%s/%s", dir, name) < outsz);
-}
-
 /* Entries in dir/sub other than "." and "..". */
 static int
 count_in(const char *sub)
@@ -59,7 +36,7 @@ count_in(const char *sub)
 	DIR *d;
 	int n = 0;
 
-	path_of(path, sizeof(path), sub);
+	tl_path(path, sizeof(path), sub);
 	assert_non_null(d = opendir(path));
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 &&
@@ -74,7 +51,7 @@ open_store(void)
 {
 	struct blobstore *bs = NULL;
 
-	assert_int_equal(blobstore_open(&bs, dir), OTA_OK);
+	assert_int_equal(blobstore_open(&bs, tl_dir), OTA_OK);
 	assert_non_null(bs);
 	return bs;
 }
@@ -88,16 +65,16 @@ layout(void **state)
 
 	(void)state;
 	/* root itself may be created; its parent may not. */
-	path_of(path, sizeof(path), "store");
+	tl_path(path, sizeof(path), "store");
 	assert_int_equal(blobstore_open(&bs, path), OTA_OK);
 	blobstore_free(bs);
-	path_of(path, sizeof(path), "store/blobs/sha256");
+	tl_path(path, sizeof(path), "store/blobs/sha256");
 	assert_int_equal(stat(path, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
-	path_of(path, sizeof(path), "store/blobs/tmp");
+	tl_path(path, sizeof(path), "store/blobs/tmp");
 	assert_int_equal(stat(path, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
-	path_of(path, sizeof(path), "no/such/root");
+	tl_path(path, sizeof(path), "no/such/root");
 	assert_int_equal(blobstore_open(&bs, path), OTA_E_NOTFOUND);
 	assert_null(bs);
 	blobstore_free(NULL);
@@ -115,7 +92,7 @@ put_mem_and_dedup(void **state)
 	assert_int_equal(blobstore_put_mem(bs, "abc", 3, hex), OTA_OK);
 	assert_string_equal(hex, ABC_SHA256);
 	assert_int_equal(blobstore_path(bs, hex, path, sizeof(path)), OTA_OK);
-	path_of(want, sizeof(want), "blobs/sha256/" ABC_SHA256);
+	tl_path(want, sizeof(want), "blobs/sha256/" ABC_SHA256);
 	assert_string_equal(path, want);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_size, 3);
@@ -142,7 +119,7 @@ empty_blob(void **state)
 	(void)state;
 	assert_int_equal(blobstore_put_mem(bs, "", 0, hex), OTA_OK);
 	assert_string_equal(hex, EMPTY_SHA256);
-	path_of(path, sizeof(path), "empty");
+	tl_path(path, sizeof(path), "empty");
 	assert_int_equal(tl_write_file(path, "", 0), 0);
 	assert_true((fd = open(path, O_RDONLY)) >= 0);
 	assert_int_equal(blobstore_put_fd(bs, fd, 0, hex, &size), OTA_OK);
@@ -154,7 +131,7 @@ empty_blob(void **state)
 	blobstore_free(bs);
 }
 
-/* A file of n patterned bytes in dir; returns it open for reading. */
+/* A file of n patterned bytes in tl_dir; returns it open for reading. */
 static int
 big_file(size_t n, unsigned char **bytes)
 {
@@ -166,7 +143,7 @@ big_file(size_t n, unsigned char **bytes)
 	assert_non_null(p);
 	for (i = 0; i < n; i++)
 		p[i] = (unsigned char)(i * 131 + (i >> 9));
-	path_of(path, sizeof(path), "src.bin");
+	tl_path(path, sizeof(path), "src.bin");
 	assert_int_equal(tl_write_file(path, p, n), 0);
 	assert_true((fd = open(path, O_RDONLY)) >= 0);
 	*bytes = p;
@@ -279,7 +256,7 @@ verify_detects_corruption(void **state)
 	assert_int_equal(blobstore_verify(bs, hex), OTA_E_CHANGED);
 	/* A symbolic link in the store is never followed. */
 	assert_int_equal(unlink(path), 0);
-	path_of(target, sizeof(target), "elsewhere");
+	tl_path(target, sizeof(target), "elsewhere");
 	assert_int_equal(tl_write_file(target, "abc", 3), 0);
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(blobstore_open_blob(bs, hex, &fd), OTA_E_NOTFOUND);
@@ -295,9 +272,9 @@ open_removes_stale(void **state)
 
 	(void)state;
 	blobstore_free(bs);
-	path_of(path, sizeof(path), "blobs/tmp/.blob.tmp.4242.7");
+	tl_path(path, sizeof(path), "blobs/tmp/.blob.tmp.4242.7");
 	assert_int_equal(tl_write_file(path, "half", 4), 0);
-	path_of(path, sizeof(path), "blobs/sha256/.x.tmp.1.2");
+	tl_path(path, sizeof(path), "blobs/sha256/.x.tmp.1.2");
 	assert_int_equal(tl_write_file(path, "half", 4), 0);
 	bs = open_store();
 	assert_int_equal(count_in("blobs/tmp"), 0);
@@ -305,7 +282,7 @@ open_removes_stale(void **state)
 	blobstore_free(bs);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tl_dir_setup, tl_dir_teardown)
 
 int
 main(void)

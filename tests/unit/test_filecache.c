@@ -21,35 +21,12 @@
 #include "server/filecache.h"
 #include "testlib.h"
 
-static char dir[PATH_MAX];
-
-static int
-dir_setup(void **state)
-{
-	(void)state;
-	return tl_mkdtemp(dir, sizeof(dir));
-}
-
-static int
-dir_teardown(void **state)
-{
-	(void)state;
-	tl_rmtree(dir);
-	return 0;
-}
-
-static void
-path_of(char *out, size_t outsz, const char *name)
-{
-	assert_true((size_t)snprintf(out, outsz, "%s/%s", dir, name) < outsz);
-}
-
 static void
 put(const char *name, const void *p, size_t n)
 {
 	char path[PATH_MAX * 2];
 
-	path_of(path, sizeof(path), name);
+	tl_path(path, sizeof(path), name);
 	assert_int_equal(tl_write_file(path, p, n), 0);
 }
 
@@ -60,7 +37,7 @@ open_stat(const char *name, struct stat *st)
 	char path[PATH_MAX * 2];
 	int fd;
 
-	path_of(path, sizeof(path), name);
+	tl_path(path, sizeof(path), name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, st), 0);
@@ -198,8 +175,8 @@ replaced_by_rename(void **state)
 	assert_digest(&d, tl_good, sizeof(tl_good));
 	/* A new image renamed over it, old one still open. */
 	put("fw.bin.tmp", v2, sizeof(v2));
-	path_of(tmp, sizeof(tmp), "fw.bin.tmp");
-	path_of(dst, sizeof(dst), "fw.bin");
+	tl_path(tmp, sizeof(tmp), "fw.bin.tmp");
+	tl_path(dst, sizeof(dst), "fw.bin");
 	assert_int_equal(rename(tmp, dst), 0);
 	fd2 = open_stat("fw.bin", &st2);
 	assert_true(st2.st_ino != st.st_ino);
@@ -342,6 +319,6 @@ main(void)
 		cmocka_unit_test(bounded_stays_correct),
 	};
 
-	return cmocka_run_group_tests_name("filecache", tests, dir_setup,
-	    dir_teardown);
+	return cmocka_run_group_tests_name("filecache", tests, tl_dir_setup,
+	    tl_dir_teardown);
 }

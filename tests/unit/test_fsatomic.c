@@ -22,30 +22,7 @@
 #include "common/fsatomic.h"
 #include "testlib.h"
 
-static char dir[PATH_MAX];
-
-static int
-dir_setup(void **state)
-{
-	(void)state;
-	return tl_mkdtemp(dir, sizeof(dir));
-}
-
-static int
-dir_teardown(void **state)
-{
-	(void)state;
-	tl_rmtree(dir);
-	return 0;
-}
-
-static void
-path_of(char *out, size_t outsz, const char *name)
-{
-	assert_true((size_t)snprintf(out, outsz, "%s/%s", dir, name) < outsz);
-}
-
-/* Asserts that the file name in dir holds exactly p[n]. */
+/* Asserts that the file name in tl_dir holds exactly p[n]. */
 static void
 assert_content(const char *name, const void *p, size_t n)
 {
@@ -53,7 +30,7 @@ assert_content(const char *name, const void *p, size_t n)
 	ssize_t r;
 	int fd;
 
-	path_of(path, sizeof(path), name);
+	tl_path(path, sizeof(path), name);
 	assert_true(n < sizeof(got));
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
@@ -63,12 +40,12 @@ assert_content(const char *name, const void *p, size_t n)
 	assert_memory_equal(got, p, n);
 }
 
-/* Entries in dir other than "." and "..". */
+/* Entries in tl_dir other than "." and "..". */
 static int
 count_entries(void)
 {
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	DIR *d = opendir(tl_dir);
 	int n = 0;
 
 	assert_non_null(d);
@@ -86,7 +63,7 @@ create_and_replace(void **state)
 	char path[PATH_MAX * 2];
 
 	(void)state;
-	path_of(path, sizeof(path), "state.json");
+	tl_path(path, sizeof(path), "state.json");
 	assert_int_equal(fsatomic_write(path, "old", 3, 0644), OTA_OK);
 	assert_content("state.json", "old", 3);
 	assert_int_equal(fsatomic_write(path, "newer!", 6, 0644), OTA_OK);
@@ -104,7 +81,7 @@ mode_is_exact(void **state)
 	struct stat sb;
 
 	(void)state;
-	path_of(path, sizeof(path), "m");
+	tl_path(path, sizeof(path), "m");
 	assert_int_equal(fsatomic_write(path, "x", 1, 0640), OTA_OK);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0640);
@@ -121,7 +98,7 @@ relative_path(void **state)
 
 	(void)state;
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
-	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(chdir(tl_dir), 0);
 	assert_int_equal(fsatomic_write("rel", "r", 1, 0644), OTA_OK);
 	assert_int_equal(chdir(cwd), 0);
 	assert_content("rel", "r", 1);
@@ -136,15 +113,15 @@ streaming_commit(void **state)
 	struct stat sb;
 
 	(void)state;
-	path_of(path, sizeof(path), "big.bin");
+	tl_path(path, sizeof(path), "big.bin");
 	assert_int_equal(fsatomic_write(path, "old", 3, 0644), OTA_OK);
 	assert_int_equal(fsatomic_open(&a, path, 0644), OTA_OK);
 	/* The temp is a sibling, never the final name, and looks stale. */
 	assert_string_not_equal(a.tmp, a.path);
-	assert_int_equal(strncmp(a.tmp, dir, strlen(dir)), 0);
-	assert_int_equal(a.tmp[strlen(dir)], '/');
-	assert_null(strchr(a.tmp + strlen(dir) + 1, '/'));
-	assert_true(fsatomic_is_temp_name(a.tmp + strlen(dir) + 1));
+	assert_int_equal(strncmp(a.tmp, tl_dir, strlen(tl_dir)), 0);
+	assert_int_equal(a.tmp[strlen(tl_dir)], '/');
+	assert_null(strchr(a.tmp + strlen(tl_dir) + 1, '/'));
+	assert_true(fsatomic_is_temp_name(a.tmp + strlen(tl_dir) + 1));
 	assert_int_equal(stat(a.tmp, &sb), 0);
 	assert_int_equal(fsatomic_write_chunk(&a, "ne", 2), OTA_OK);
 	assert_int_equal(fsatomic_write_chunk(&a, "w!", 2), OTA_OK);
@@ -170,7 +147,7 @@ abort_leaves_old(void **state)
 	(void)state;
 	memset(&never, 0, sizeof(never));
 	fsatomic_abort(&never);
-	path_of(path, sizeof(path), "f");
+	tl_path(path, sizeof(path), "f");
 	assert_int_equal(fsatomic_write(path, "old", 3, 0644), OTA_OK);
 	assert_int_equal(fsatomic_open(&a, path, 0644), OTA_OK);
 	assert_int_equal(fsatomic_write_chunk(&a, "partial", 7), OTA_OK);
@@ -181,7 +158,7 @@ abort_leaves_old(void **state)
 	assert_content("f", "old", 3);
 	assert_int_equal(count_entries(), 1);
 	/* Abort of a new file: nothing appears at all. */
-	path_of(path, sizeof(path), "g");
+	tl_path(path, sizeof(path), "g");
 	assert_int_equal(fsatomic_open(&a, path, 0644), OTA_OK);
 	fsatomic_abort(&a);
 	assert_int_equal(stat(path, &sb), -1);
@@ -195,7 +172,7 @@ temp_names_unique(void **state)
 	struct fsatomic a, b;
 
 	(void)state;
-	path_of(path, sizeof(path), "u");
+	tl_path(path, sizeof(path), "u");
 	assert_int_equal(fsatomic_open(&a, path, 0644), OTA_OK);
 	assert_int_equal(fsatomic_open(&b, path, 0644), OTA_OK);
 	assert_string_not_equal(a.tmp, b.tmp);
@@ -215,7 +192,7 @@ long_name(void **state)
 	(void)state;
 	memset(name, 'n', 250);
 	name[250] = '\0';
-	path_of(path, sizeof(path), name);
+	tl_path(path, sizeof(path), name);
 	assert_int_equal(fsatomic_write(path, "L", 1, 0644), OTA_OK);
 	assert_content(name, "L", 1);
 }
@@ -227,18 +204,18 @@ failure_leaves_old(void **state)
 
 	(void)state;
 	/* No such directory. */
-	path_of(path, sizeof(path), "missing/f");
+	tl_path(path, sizeof(path), "missing/f");
 	assert_int_equal(fsatomic_write(path, "x", 1, 0644), OTA_E_NOTFOUND);
 	/* The target is a directory: the rename fails, temp removed. */
-	path_of(sub, sizeof(sub), "d");
+	tl_path(sub, sizeof(sub), "d");
 	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_int_not_equal(fsatomic_write(sub, "x", 1, 0644), OTA_OK);
 	assert_int_equal(count_entries(), 1);
 	/* A trailing slash names no file. */
-	path_of(path, sizeof(path), "d/");
+	tl_path(path, sizeof(path), "d/");
 	assert_int_equal(fsatomic_write(path, "x", 1, 0644), OTA_E_INVALID);
 	/* A directory we may not write into (root may write anywhere). */
-	path_of(path, sizeof(path), "d/f");
+	tl_path(path, sizeof(path), "d/f");
 	assert_int_equal(fsatomic_write(path, "old", 3, 0644), OTA_OK);
 	if (geteuid() != 0) {
 		assert_int_equal(chmod(sub, 0555), 0);
@@ -263,23 +240,23 @@ stale_cleanup(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
 		assert_true(fsatomic_is_temp_name(stale[i]));
-		path_of(path, sizeof(path), stale[i]);
+		tl_path(path, sizeof(path), stale[i]);
 		assert_int_equal(tl_write_file(path, "s", 1), 0);
 	}
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		assert_false(fsatomic_is_temp_name(keep[i]));
-		path_of(path, sizeof(path), keep[i]);
+		tl_path(path, sizeof(path), keep[i]);
 		assert_int_equal(tl_write_file(path, "k", 1), 0);
 	}
 	/* A directory with a temp-like name is not ours to remove. */
-	path_of(path, sizeof(path), ".d.tmp.1.2");
+	tl_path(path, sizeof(path), ".d.tmp.1.2");
 	assert_int_equal(mkdir(path, 0755), 0);
-	assert_int_equal(fsatomic_clean_stale(dir), OTA_OK);
+	assert_int_equal(fsatomic_clean_stale(tl_dir), OTA_OK);
 	assert_int_equal(count_entries(),
 	    (int)(sizeof(keep) / sizeof(keep[0])) + 1);
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		assert_content(keep[i], "k", 1);
-	path_of(path, sizeof(path), "nope");
+	tl_path(path, sizeof(path), "nope");
 	assert_int_equal(fsatomic_clean_stale(path), OTA_E_NOTFOUND);
 }
 
@@ -289,12 +266,12 @@ fsync_dir(void **state)
 	char path[PATH_MAX * 2];
 
 	(void)state;
-	assert_int_equal(fsatomic_fsync_dir(dir), OTA_OK);
-	path_of(path, sizeof(path), "nope");
+	assert_int_equal(fsatomic_fsync_dir(tl_dir), OTA_OK);
+	tl_path(path, sizeof(path), "nope");
 	assert_int_equal(fsatomic_fsync_dir(path), OTA_E_NOTFOUND);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tl_dir_setup, tl_dir_teardown)
 
 int
 main(void)
