@@ -21,21 +21,9 @@ is_ident_char(char c)
 static bool
 read_number(const char **p, uint64_t *out)
 {
-	const char *s = *p;
-	uint64_t v = 0;
-
-	if (!is_digit(*s) || (s[0] == '0' && is_digit(s[1])))
+	if ((*p)[0] == '0' && is_digit((*p)[1]))
 		return false;
-	for (; is_digit(*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	*p = s;
-	return true;
+	return str_read_u64(p, out);
 }
 
 /*

@@ -38,25 +38,34 @@ str_fmt(char *dst, size_t size, const char *fmt, ...)
 	return OTA_OK;
 }
 
+bool
+str_read_u64(const char **p, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*p = s;
+	return true;
+}
+
 enum ota_status
 parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
-	const char *p;
+	const char *p = s;
+	uint64_t v;
 
-	if (s == NULL || *s == '\0')
-		return OTA_E_INVALID;
-	for (p = s; *p != '\0'; p++) {
-		unsigned d;
-
-		if (*p < '0' || *p > '9')
-			return OTA_E_INVALID;
-		d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return OTA_E_INVALID;
-		v = v * 10 + d;
-	}
-	if (v < min || v > max)
+	if (s == NULL || !str_read_u64(&p, &v) || *p != '\0' || v < min ||
+	    v > max)
 		return OTA_E_INVALID;
 	*out = v;
 	return OTA_OK;

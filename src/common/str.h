@@ -27,6 +27,12 @@ __attribute__((warn_unused_result))
 enum ota_status parse_u64(const char *s, uint64_t min, uint64_t max,
     uint64_t *out);
 
+/*
+ * Reads the decimal digits at *p into *out and moves *p past them. False,
+ * with *p and *out untouched, if there is no digit or the value overflows.
+ */
+bool str_read_u64(const char **p, uint64_t *out);
+
 bool str_has_prefix(const char *s, const char *prefix);
 
 /* Lower-case hex of p[n] into out[2n+1]. */

@@ -1,29 +1,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/str.h"
 #include "server/httphdr.h"
 #include "common/banned.h"
-
-/* Reads digits at *p into *v; false if none or on overflow. */
-static bool
-read_u64(const char **p, uint64_t *v)
-{
-	const char *s = *p;
-	uint64_t x = 0;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (x > (UINT64_MAX - d) / 10)
-			return false;
-		x = x * 10 + d;
-	}
-	*v = x;
-	*p = s;
-	return true;
-}
 
 enum range_result
 range_parse(const char *value, uint64_t size, uint64_t *start, uint64_t *len)
@@ -39,7 +19,7 @@ range_parse(const char *value, uint64_t size, uint64_t *start, uint64_t *len)
 		return RANGE_NONE;
 	if (*p == '-') {
 		p++;
-		if (!read_u64(&p, &b) || *p != '\0')
+		if (!str_read_u64(&p, &b) || *p != '\0')
 			return RANGE_NONE;
 		if (b == 0)
 			return RANGE_UNSATISFIABLE;
@@ -49,11 +29,11 @@ range_parse(const char *value, uint64_t size, uint64_t *start, uint64_t *len)
 		*len = b;
 		return RANGE_OK;
 	}
-	if (!read_u64(&p, &a) || *p++ != '-')
+	if (!str_read_u64(&p, &a) || *p++ != '-')
 		return RANGE_NONE;
 	if (*p == '\0')
 		b = UINT64_MAX;
-	else if (!read_u64(&p, &b) || *p != '\0' || b < a)
+	else if (!str_read_u64(&p, &b) || *p != '\0' || b < a)
 		return RANGE_NONE;
 	if (a >= size)
 		return RANGE_UNSATISFIABLE;
