@@ -23,7 +23,11 @@ enum ota_status {
 	OTA_E_IO,		/* a system call failed; errno says why */
 	OTA_E_BUSY,		/* try again later */
 	OTA_E_UNSUPPORTED,	/* valid, but not something we do */
-	OTA_E_CHANGED		/* the object changed while we read it */
+	OTA_E_CHANGED,		/* the object changed while we read it */
+	OTA_E_EXISTS,		/* already there; refused to replace it */
+	OTA_E_AUTH,		/* missing or unknown credentials */
+	OTA_E_SIGNATURE,	/* no valid signature by a trusted key */
+	OTA_E_EXPIRED		/* signed metadata past its expiry time */
 };
 
 /* A short lower-case description of st; never NULL, static storage. */

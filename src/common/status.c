@@ -16,6 +16,10 @@ ota_status_str(enum ota_status st)
 	case OTA_E_BUSY:	return "busy";
 	case OTA_E_UNSUPPORTED:	return "unsupported";
 	case OTA_E_CHANGED:	return "changed while reading";
+	case OTA_E_EXISTS:	return "already exists";
+	case OTA_E_AUTH:	return "authentication required";
+	case OTA_E_SIGNATURE:	return "bad signature";
+	case OTA_E_EXPIRED:	return "expired";
 	}
 	return "unknown status";
 }

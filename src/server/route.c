@@ -84,10 +84,12 @@ error_text(int status)
 {
 	switch (status) {
 	case 400: return "Bad Request: the request is malformed\n";
+	case 401: return "Unauthorized: send a valid token\n";
 	case 403: return "Forbidden\n";
 	case 404: return "Not Found\n";
 	case 405: return "Method Not Allowed: use GET or HEAD\n";
 	case 414: return "URI Too Long\n";
+	case 409: return "Conflict: it exists already\n";
 	case 416: return "Range Not Satisfiable\n";
 	case 501: return "Not Implemented\n";
 	case 503: return "Service Unavailable: try again later\n";
@@ -122,10 +124,14 @@ http_status(enum ota_status st)
 	case OTA_E_NOTFOUND:	return 404;
 	case OTA_E_TOO_LARGE:	return 414;
 	case OTA_E_UNSUPPORTED:	return 501;
+	case OTA_E_EXISTS:	return 409;
+	case OTA_E_AUTH:	return 401;
 	case OTA_E_BUSY:
 	case OTA_E_CHANGED:
 	case OTA_E_NOMEM:	return 503;
-	case OTA_E_IO:		break;
+	case OTA_E_IO:
+	case OTA_E_SIGNATURE:
+	case OTA_E_EXPIRED:	break;
 	}
 	return 500;
 }
