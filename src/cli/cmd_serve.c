@@ -17,6 +17,7 @@
 #include "server/filecache.h"
 #include "server/httpd.h"
 #include "server/listen.h"
+#include "server/store.h"
 #include "common/banned.h"
 
 enum {
@@ -29,6 +30,8 @@ enum {
 	OPT_TOTAL_TIMEOUT,
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_PORT_FILE,
+	OPT_DATA,
+	OPT_PUBLIC_URL,
 };
 
 static const struct option serve_options[] = {
@@ -46,6 +49,8 @@ static const struct option serve_options[] = {
 	{ "total-timeout", required_argument, NULL, OPT_TOTAL_TIMEOUT },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "data", required_argument, NULL, OPT_DATA },
+	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -65,6 +70,12 @@ cmd_serve_usage(void)
 "  -d, --catalog DIR       folder of images (default: current directory)\n"
 "  -l, --log LEVEL         DEBUG, INFO, WARNING, ERROR or CRITICAL\n"
 "                          (default INFO); the access log is always on\n"
+"      --data DIR          release store for the GitHub-compatible API\n"
+"                          (default $OTA_DATA or ./ota-data, used if it\n"
+"                          exists; a DIR given here is created)\n"
+"      --public-url URL    base of the links in API answers, when clients\n"
+"                          reach the server through a proxy (default:\n"
+"                          http:// and the request's Host)\n"
 "      --gate MODE         who may download: strict (default; ESP\n"
 "                          User-Agent and the seven x-ESP*-* headers, as\n"
 "                          updateserver.py), relaxed (ESP User-Agent only,\n"
@@ -82,7 +93,8 @@ cmd_serve_usage(void)
 "  -h, --help              show this help\n"
 "\n"
 "Routes: GET /_catalog?op=list&path=DIR lists a folder as JSON;\n"
-"GET /FILE sends an image with x-MD5 and x-SHA256. See ota-serve(8).\n",
+"GET /FILE sends an image with x-MD5 and x-SHA256; /repos/OWNER/REPO/...\n"
+"and /raw/... answer MicroPython updaters from the store. See ota-serve(8).\n",
 	    CONFIG_DEFAULT_MAX_CONNECTIONS, CONFIG_DEFAULT_READ_TIMEOUT,
 	    CONFIG_DEFAULT_IDLE_TIMEOUT, CONFIG_DEFAULT_TOTAL_TIMEOUT,
 	    CONFIG_DEFAULT_SHUTDOWN_TIMEOUT);
@@ -178,6 +190,24 @@ parse_args(int argc, char **argv, struct serve_config *cfg)
 		case OPT_ALWAYS_SEND:
 			cfg->always_send = true;
 			continue;
+		case OPT_DATA:
+			if (str_copy(cfg->data, sizeof(cfg->data), optarg))
+				return usage_error("--data '%s' is too long",
+				    optarg);
+			cfg->data_given = true;
+			continue;
+		case OPT_PUBLIC_URL:
+			if (str_copy(cfg->public_url, sizeof(cfg->public_url),
+			    optarg) || (!str_has_prefix(optarg, "http://") &&
+			    !str_has_prefix(optarg, "https://")))
+				return usage_error("--public-url '%s' is not an "
+				    "http:// or https:// URL", optarg);
+			/* Links are built as URL + "/repos/...". */
+			while (strlen(cfg->public_url) > 0 &&
+			    cfg->public_url[strlen(cfg->public_url) - 1] == '/')
+				cfg->public_url[strlen(cfg->public_url) - 1] =
+				    '\0';
+			continue;
 		case OPT_PORT_FILE:
 			if (str_copy(cfg->port_file, sizeof(cfg->port_file),
 			    optarg))
@@ -260,6 +290,7 @@ cmd_serve(int argc, char **argv)
 	struct serve_config cfg;
 	struct filecache *cache = NULL;
 	struct httpd *h = NULL;
+	struct store *store = NULL;
 	sigset_t sigs;
 	int lfd = -1, sig = 0, r;
 
@@ -271,6 +302,19 @@ cmd_serve(int argc, char **argv)
 		log_error("%s", err);
 		return CLI_EXIT_FAIL;
 	}
+	if (!cfg.data_given)
+		(void)!str_copy(cfg.data, sizeof(cfg.data), cli_data_dir(NULL));
+	if (store_open(&store, cfg.data, cfg.data_given, err, sizeof(err)) !=
+	    OTA_OK) {
+		if (cfg.data_given || access(cfg.data, F_OK) == 0) {
+			log_error("%s", err);
+			config_release(&cfg);
+			return CLI_EXIT_FAIL;
+		}
+		log_info("no release store at '%s': serving the catalog only "
+		    "(create one with 'ota publish')", cfg.data);
+	} else
+		log_info("release store '%s'", cfg.data);
 
 	/* Signals are taken by sigwait() below, never by a server thread. */
 	signal(SIGPIPE, SIG_IGN);
@@ -283,17 +327,21 @@ cmd_serve(int argc, char **argv)
 	if (listen_open(cfg.bind, cfg.port, &lfd, err, sizeof(err)) !=
 	    OTA_OK) {
 		log_error("%s", err);
+		store_free(store);
 		return CLI_EXIT_FAIL;
 	}
 	cfg.port = listen_port(lfd);
 	if ((cache = filecache_new(FILECACHE_DEFAULT_ENTRIES)) == NULL) {
 		close(lfd);
 		log_error("out of memory");
+		store_free(store);
 		return CLI_EXIT_FAIL;
 	}
-	if ((h = httpd_start(&cfg, cache, lfd, err, sizeof(err))) == NULL) {
+	if ((h = httpd_start(&cfg, cache, store, lfd, err, sizeof(err))) ==
+	    NULL) {
 		log_error("%s", err);
 		filecache_free(cache);
+		store_free(store);
 		return CLI_EXIT_FAIL;
 	}
 	log_info("http server starting %s:%u %s", cfg.bind[0] ? cfg.bind :
@@ -309,6 +357,7 @@ cmd_serve(int argc, char **argv)
 	    sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_timeout);
 	httpd_stop(h, cfg.shutdown_timeout);
 	filecache_free(cache);
+	store_free(store);
 	config_release(&cfg);
 	log_info("stopped");
 	return CLI_EXIT_OK;

@@ -10,6 +10,14 @@ static int cmd_help(int argc, char **argv);
 static const struct cli_command commands[] = {
 	{ "serve", "run the update server (drop-in for updateserver.py)",
 	  cmd_serve, cmd_serve_usage },
+	{ "publish", "publish files as a release of a repository",
+	  cmd_publish, cmd_publish_usage },
+	{ "release", "list, show, promote, yank or re-sign releases",
+	  cmd_release, cmd_release_usage },
+	{ "repo", "list repositories, make them private or public",
+	  cmd_repo, cmd_repo_usage },
+	{ "token", "create, list or revoke API tokens",
+	  cmd_token, cmd_token_usage },
 	{ "help", "show help for ota or one of its commands",
 	  cmd_help, help_usage },
 };

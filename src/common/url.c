@@ -77,3 +77,27 @@ url_query_get(const char *query, const char *key, char *out, size_t outsz)
 	}
 	return OTA_E_NOTFOUND;
 }
+
+enum ota_status
+url_encode(struct buf *b, const char *s, bool keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	enum ota_status rc = OTA_OK;
+	char esc[3];
+
+	for (; *s != '\0' && rc == OTA_OK; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~' || (c == '/' && keep_slash))
+			rc = buf_add(b, s, 1);
+		else {
+			esc[0] = '%';
+			esc[1] = hex[c >> 4];
+			esc[2] = hex[c & 0xf];
+			rc = buf_add(b, esc, sizeof(esc));
+		}
+	}
+	return rc;
+}

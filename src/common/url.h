@@ -11,9 +11,12 @@
 #ifndef OTA_URL_H
 #define OTA_URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <ota/status.h>
+
+#include "common/buf.h"
 
 enum url_mode { URL_PATH, URL_QUERY };
 
@@ -35,5 +38,12 @@ enum ota_status url_decode(const char *s, size_t n, enum url_mode mode,
 __attribute__((warn_unused_result))
 enum ota_status url_query_get(const char *query, const char *key,
     char *out, size_t outsz);
+
+/*
+ * Appends s to b percent-encoded: everything but RFC 3986 unreserved
+ * characters (and '/' when keep_slash) becomes %XX.
+ */
+__attribute__((warn_unused_result))
+enum ota_status url_encode(struct buf *b, const char *s, bool keep_slash);
 
 #endif

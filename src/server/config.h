@@ -34,6 +34,9 @@ struct serve_config {
 	char root[PATH_MAX];	/* canonical catalog, set by config_finish */
 	int root_fd;		/* root opened as a directory, likewise */
 	char port_file[PATH_MAX]; /* "" = none */
+	char data[PATH_MAX];	/* the release store */
+	bool data_given;	/* --data: create it; else only if it exists */
+	char public_url[512];	/* base of links in API answers; "" = Host */
 	enum log_level log_level;
 	enum gate_mode gate;
 	bool always_send;	/* no 304 when the device runs the image */

@@ -48,6 +48,7 @@ struct httpd {
 	struct MHD_Daemon *daemon;
 	const struct serve_config *cfg;
 	struct route_env env;
+	pthread_mutex_t store_lock;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct conn *conns;
@@ -454,7 +455,7 @@ pool_size(const struct serve_config *cfg)
 
 struct httpd *
 httpd_start(const struct serve_config *cfg, struct filecache *cache,
-    int listen_fd, char *err, size_t errsz)
+    struct store *store, int listen_fd, char *err, size_t errsz)
 {
 	struct httpd *h = calloc(1, sizeof(*h));
 	pthread_condattr_t ca;
@@ -468,6 +469,9 @@ httpd_start(const struct serve_config *cfg, struct filecache *cache,
 	h->cfg = cfg;
 	h->env.cfg = cfg;
 	h->env.cache = cache;
+	h->env.store = store;
+	h->env.store_lock = &h->store_lock;
+	pthread_mutex_init(&h->store_lock, NULL);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -506,6 +510,7 @@ fail:
 		MHD_stop_daemon(h->daemon);
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->store_lock);
 	free(h);
 	return NULL;
 }
@@ -556,5 +561,6 @@ httpd_stop(struct httpd *h, unsigned timeout_s)
 	}
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->store_lock);
 	free(h);
 }

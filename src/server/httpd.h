@@ -31,6 +31,7 @@
 
 #include "server/config.h"
 #include "server/filecache.h"
+#include "server/store.h"
 
 #define HTTPD_MEMORY_LIMIT (32 * 1024)
 #define HTTPD_REAPER_INTERVAL_MS 200
@@ -39,11 +40,13 @@ struct httpd;
 
 /*
  * Starts serving on the listening socket listen_fd (ownership passes to the
- * server). cfg and cache are borrowed and must outlive the server.
+ * server). cfg, cache and store (NULL: no release store) are borrowed and
+ * must outlive the server.
  * NULL on failure, with a reason in err[errsz].
  */
 struct httpd *httpd_start(const struct serve_config *cfg,
-    struct filecache *cache, int listen_fd, char *err, size_t errsz);
+    struct filecache *cache, struct store *store, int listen_fd, char *err,
+    size_t errsz);
 
 /*
  * Stops accepting, lets in-flight answers finish for up to timeout_s

@@ -16,6 +16,7 @@
 #include "common/str.h"
 #include "common/url.h"
 #include "server/catalog.h"
+#include "server/github.h"
 #include "server/httphdr.h"
 #include "server/route.h"
 #include "server/target.h"
@@ -51,8 +52,7 @@ reply_header(const struct reply *rep, const char *name)
 	return NULL;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void
+void
 reply_add(struct reply *rep, const char *name, const char *fmt, ...)
 {
 	va_list ap;
@@ -68,7 +68,7 @@ reply_add(struct reply *rep, const char *name, const char *fmt, ...)
 	rep->hdr[rep->nhdr++].name = name;
 }
 
-static void
+void
 reply_body(struct reply *rep, int status, const char *type, char *body,
     size_t len)
 {
@@ -113,8 +113,7 @@ route_error(struct reply *rep, int status)
 		reply_add(rep, "Allow", "GET, HEAD");
 }
 
-/* The one place an ota_status becomes an HTTP status. */
-static int
+int
 http_status(enum ota_status st)
 {
 	switch (st) {
@@ -227,10 +226,9 @@ note_device(struct reply *rep, const struct esp_info *esp)
 
 /* 304 when the device already runs this image (its sketch MD5 matches). */
 static int
-device_runs(const struct route_env *env, const struct esp_info *esp,
-    const struct file_digest *d)
+device_runs(const struct esp_info *esp, const struct file_digest *d)
 {
-	if (env->cfg->always_send || esp->sketch_md5 == NULL)
+	if (esp->sketch_md5 == NULL)
 		return 0;
 	if (esp->mode != NULL && strcmp(esp->mode, "sketch") != 0)
 		return 0;
@@ -241,11 +239,8 @@ static void
 handle_download(const struct route_env *env, const struct route_req *req,
     const struct target *t, struct reply *rep)
 {
-	char etag[80];
 	struct file_digest d;
 	struct esp_info esp;
-	enum range_result rr = RANGE_NONE;
-	uint64_t start = 0, len = 0;
 	enum ota_status st;
 	struct stat sb;
 	int fd = -1;
@@ -291,33 +286,61 @@ handle_download(const struct route_env *env, const struct route_req *req,
 		route_error(rep, http_status(st));
 		return;
 	}
-	(void)!str_fmt(etag, sizeof(etag), "\"%s\"", d.sha256);
+	if (!env->cfg->always_send && esp.family != ESP_NONE &&
+	    device_runs(&esp, &d)) {
+		route_not_modified(rep, fd, (uint64_t)sb.st_size, &d);
+		return;
+	}
+	route_send_fd(req, fd, (uint64_t)sb.st_size, &d,
+	    "application/octet-stream", rep);
+	if (rep->status == 200 || rep->status == 206)
+		/* The name asked for, as the reference: a link's, not its
+		 * target's. */
+		add_disposition(rep, path_basename(t->path));
+}
+
+void
+route_not_modified(struct reply *rep, int fd, uint64_t size,
+    const struct file_digest *d)
+{
+	/* The fd stays: httpd.c sizes the 304 by it and sends no body. */
 	rep->fd = fd;
-	rep->length = (uint64_t)sb.st_size;
-	if (etag_match(req->header(req->header_ctx, "If-None-Match"), etag) ||
-	    (esp.family != ESP_NONE && device_runs(env, &esp, &d))) {
-		/* The fd stays: httpd.c sizes the 304 by it, sends no body. */
-		rep->status = 304;
-		reply_add(rep, "ETag", "%s", etag);
-		reply_add(rep, "x-MD5", "%s", d.md5);
+	rep->length = size;
+	rep->status = 304;
+	reply_add(rep, "ETag", "\"%s\"", d->sha256);
+	reply_add(rep, "x-MD5", "%s", d->md5);
+}
+
+void
+route_send_fd(const struct route_req *req, int fd, uint64_t size,
+    const struct file_digest *d, const char *type, struct reply *rep)
+{
+	char etag[80];
+	enum range_result rr = RANGE_NONE;
+	const char *if_range;
+	uint64_t start = 0, len = 0;
+
+	(void)!str_fmt(etag, sizeof(etag), "\"%s\"", d->sha256);
+	if (etag_match(req->header(req->header_ctx, "If-None-Match"), etag)) {
+		route_not_modified(rep, fd, size, d);
 		return;
 	}
-	if (req->header(req->header_ctx, "If-Range") == NULL ||
-	    strcmp(req->header(req->header_ctx, "If-Range"), etag) == 0)
-		rr = range_parse(req->header(req->header_ctx, "Range"),
-		    (uint64_t)sb.st_size, &start, &len);
+	if_range = req->header(req->header_ctx, "If-Range");
+	if (if_range == NULL || strcmp(if_range, etag) == 0)
+		rr = range_parse(req->header(req->header_ctx, "Range"), size,
+		    &start, &len);
 	if (rr == RANGE_UNSATISFIABLE) {
+		close(fd);
 		route_error(rep, 416);
-		reply_add(rep, "Content-Range", "bytes */%" PRIu64,
-		    (uint64_t)sb.st_size);
+		reply_add(rep, "Content-Range", "bytes */%" PRIu64, size);
 		return;
 	}
+	rep->fd = fd;
+	rep->length = size;
 	rep->status = 200;
-	reply_add(rep, "Content-Type", "application/octet-stream");
-	/* The name asked for, as the reference: a link's, not its target's. */
-	add_disposition(rep, path_basename(t->path));
-	reply_add(rep, "x-MD5", "%s", d.md5);
-	reply_add(rep, "x-SHA256", "%s", d.sha256);
+	reply_add(rep, "Content-Type", "%s", type);
+	reply_add(rep, "x-MD5", "%s", d->md5);
+	reply_add(rep, "x-SHA256", "%s", d->sha256);
 	reply_add(rep, "ETag", "%s", etag);
 	reply_add(rep, "Accept-Ranges", "bytes");
 	if (rr == RANGE_OK) {
@@ -325,7 +348,7 @@ handle_download(const struct route_env *env, const struct route_req *req,
 		rep->offset = start;
 		rep->length = len;
 		reply_add(rep, "Content-Range", "bytes %" PRIu64 "-%" PRIu64
-		    "/%" PRIu64, start, start + len - 1, (uint64_t)sb.st_size);
+		    "/%" PRIu64, start, start + len - 1, size);
 	}
 }
 
@@ -362,6 +385,8 @@ route_handle(const struct route_env *env, const struct route_req *req,
 	}
 	if ((st = target_parse(req->target, t)) != OTA_OK)
 		route_error(rep, http_status(st));
+	else if (github_handle(env, req, t, rep))
+		;
 	else if (t->is_catalog)
 		handle_catalog(env, t, rep);
 	else

@@ -15,6 +15,7 @@
 #ifndef OTA_ROUTE_H
 #define OTA_ROUTE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 #include "server/config.h"
 #include "server/espgate.h"
 #include "server/filecache.h"
+#include "server/store.h"
 
 #define REPLY_MAX_HEADERS 12
 #define REPLY_MAX_VALUE 320
@@ -57,6 +59,8 @@ struct route_req {
 struct route_env {
 	const struct serve_config *cfg;	/* cfg->root is the catalog */
 	struct filecache *cache;
+	struct store *store;		/* NULL: no release store */
+	pthread_mutex_t *store_lock;	/* held around every store call */
 };
 
 void reply_init(struct reply *rep);
@@ -71,5 +75,27 @@ void route_handle(const struct route_env *env, const struct route_req *req,
 
 /* Sets rep to a short plain-text error for status. */
 void route_error(struct reply *rep, int status);
+
+/* Adds a header (name in static storage); dropped if rep is full. */
+__attribute__((format(printf, 3, 4)))
+void reply_add(struct reply *rep, const char *name, const char *fmt, ...);
+/* Sets status, Content-Type and the body (owned by rep from now on). */
+void reply_body(struct reply *rep, int status, const char *type, char *body,
+    size_t len);
+
+/* The one place an ota_status becomes an HTTP status. */
+int http_status(enum ota_status st);
+
+/*
+ * Answers with the file fd (owned by rep from now on) of size bytes and
+ * digests d: 304 on a matching If-None-Match, 206 for one satisfiable
+ * Range (If-Range honoured), 416 for an unsatisfiable one, else 200; with
+ * Content-Type type, ETag (the SHA-256), x-MD5, x-SHA256, Accept-Ranges.
+ */
+void route_send_fd(const struct route_req *req, int fd, uint64_t size,
+    const struct file_digest *d, const char *type, struct reply *rep);
+/* A 304 for the file fd (owned by rep), sized by it as RFC 9110 wants. */
+void route_not_modified(struct reply *rep, int fd, uint64_t size,
+    const struct file_digest *d);
 
 #endif

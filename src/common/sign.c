@@ -1,0 +1,481 @@
+/*
+ * sign: Ed25519 through libcrypto's EVP interface. The contract is in
+ * sign.h. Here: every libcrypto failure clears the thread's error queue
+ * before returning, so one bad key file cannot make a later, unrelated
+ * call report a stale error; private key text read from or written to a
+ * file is wiped (OPENSSL_cleanse, libcrypto's explicit_bzero) before its
+ * buffer goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "common/base64.h"
+#include "common/fsatomic.h"
+#include "common/hash.h"
+#include "common/sign.h"
+#include "common/str.h"
+#include "common/banned.h"
+
+#define PEM_BEGIN "-----BEGIN "
+#define PEM_PUBLIC "-----BEGIN PUBLIC KEY-----"
+#define PEM_ENCRYPTED "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+/* Base64 of 32 bytes is 44 characters; a longer word is not a key. */
+#define SIGN_TEXT_B64_MAX 64
+
+struct sign_key {
+	EVP_PKEY *pkey;
+	bool priv;
+	unsigned char pub[SIGN_PUBLIC_LEN];
+};
+
+/* Writes a one-line reason to err[errsz] (if err) and returns st. */
+__attribute__((format(printf, 4, 5)))
+static enum ota_status
+fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	ERR_clear_error();
+	if (err == NULL || errsz == 0)
+		return st;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* Wraps pkey (taken: freed on failure) as *k, checking that it is Ed25519. */
+static enum ota_status
+key_wrap(EVP_PKEY *pkey, bool priv, struct sign_key **k)
+{
+	struct sign_key *key;
+	size_t n = SIGN_PUBLIC_LEN;
+
+	*k = NULL;
+	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
+		EVP_PKEY_free(pkey);
+		ERR_clear_error();
+		return OTA_E_UNSUPPORTED;
+	}
+	if ((key = calloc(1, sizeof(*key))) == NULL) {
+		EVP_PKEY_free(pkey);
+		return OTA_E_NOMEM;
+	}
+	key->pkey = pkey;
+	key->priv = priv;
+	if (EVP_PKEY_get_raw_public_key(pkey, key->pub, &n) != 1 ||
+	    n != SIGN_PUBLIC_LEN) {
+		sign_key_free(key);
+		ERR_clear_error();
+		return OTA_E_IO;
+	}
+	*k = key;
+	return OTA_OK;
+}
+
+/*
+ * Reads the key file at path into text[textsz] (NUL-terminated), after
+ * checking that it is a regular file and, if private, that only its owner
+ * may access it.
+ */
+static enum ota_status
+key_file_read(const char *path, bool is_private, char *text, size_t textsz,
+    char *err, size_t errsz)
+{
+	enum ota_status st = OTA_OK;
+	struct stat sb;
+	size_t len = 0;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO planted at the name must not hang us in open. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0)
+		return fail(err, errsz, ota_status_from_errno(errno),
+		    "cannot open key file '%s': %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0) {
+		st = fail(err, errsz, OTA_E_IO, "cannot stat key file '%s': "
+		    "%s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		st = fail(err, errsz, OTA_E_FORBIDDEN, "key file '%s' is not "
+		    "a regular file", path);
+		goto out;
+	}
+	if (is_private && (sb.st_mode & 077) != 0) {
+		st = fail(err, errsz, OTA_E_FORBIDDEN, "private key '%s' is "
+		    "accessible by others (mode %04o); run chmod 600 '%s'",
+		    path, (unsigned)(sb.st_mode & 07777), path);
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, text + len, textsz - 1 - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			st = fail(err, errsz, OTA_E_IO, "cannot read key file "
+			    "'%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len == textsz - 1) {
+			st = fail(err, errsz, OTA_E_TOO_LARGE, "key file '%s' "
+			    "is larger than %d bytes", path,
+			    SIGN_MAX_KEY_FILE);
+			goto out;
+		}
+	}
+	text[len] = '\0';
+	if (strlen(text) != len)
+		st = fail(err, errsz, OTA_E_INVALID, "key file '%s' holds a "
+		    "NUL byte", path);
+out:
+	close(fd);
+	return st;
+}
+
+/* Never prompts for a passphrase: encrypted keys are refused instead. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* A PEM private key in text into *k. */
+static enum ota_status
+key_from_pem_private(const char *text, const char *path, struct sign_key **k,
+    char *err, size_t errsz)
+{
+	enum ota_status st;
+	EVP_PKEY *pkey;
+	BIO *bio;
+
+	*k = NULL;
+	if (strstr(text, PEM_ENCRYPTED) != NULL)
+		return fail(err, errsz, OTA_E_UNSUPPORTED, "key file '%s' is "
+		    "encrypted; ota reads unencrypted PKCS#8 keys only", path);
+	if ((bio = BIO_new_mem_buf(text, -1)) == NULL)
+		return fail(err, errsz, OTA_E_NOMEM, "out of memory");
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	if (pkey == NULL)
+		return fail(err, errsz, OTA_E_INVALID, "key file '%s' holds no "
+		    "PEM private key", path);
+	if ((st = key_wrap(pkey, true, k)) == OTA_E_UNSUPPORTED)
+		return fail(err, errsz, st, "key file '%s' is not an Ed25519 "
+		    "key", path);
+	if (st != OTA_OK)
+		return fail(err, errsz, st, "cannot load key file '%s': %s",
+		    path, ota_status_str(st));
+	return OTA_OK;
+}
+
+enum ota_status
+sign_key_load_private(struct sign_key **k, const char *path, char *err,
+    size_t errsz)
+{
+	char text[SIGN_MAX_KEY_FILE + 1];
+	enum ota_status st;
+
+	*k = NULL;
+	st = key_file_read(path, true, text, sizeof(text), err, errsz);
+	if (st == OTA_OK)
+		st = key_from_pem_private(text, path, k, err, errsz);
+	OPENSSL_cleanse(text, sizeof(text));
+	return st;
+}
+
+enum ota_status
+sign_key_load_public(struct sign_key **k, const char *path, char *err,
+    size_t errsz)
+{
+	char text[SIGN_MAX_KEY_FILE + 1];
+	struct sign_key *key = NULL;
+	enum ota_status st;
+	EVP_PKEY *pkey;
+	BIO *bio;
+
+	*k = NULL;
+	if ((st = key_file_read(path, false, text, sizeof(text), err,
+	    errsz)) != OTA_OK)
+		goto out;
+	if (strstr(text, PEM_PUBLIC) != NULL) {
+		if ((bio = BIO_new_mem_buf(text, -1)) == NULL) {
+			st = fail(err, errsz, OTA_E_NOMEM, "out of memory");
+			goto out;
+		}
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+		if (pkey == NULL) {
+			st = fail(err, errsz, OTA_E_INVALID, "key file '%s' "
+			    "holds a malformed PEM public key", path);
+			goto out;
+		}
+		if ((st = key_wrap(pkey, false, &key)) != OTA_OK)
+			st = fail(err, errsz, st, "key file '%s' is not an "
+			    "Ed25519 key", path);
+	} else if (strstr(text, PEM_BEGIN) != NULL) {
+		st = key_from_pem_private(text, path, &key, err, errsz);
+		if (st == OTA_OK)
+			key->priv = false;	/* only the public half is used */
+	} else if ((st = sign_key_from_text(&key, text)) != OTA_OK) {
+		st = fail(err, errsz, st, "key file '%s' is not an ed25519 "
+		    "public key (\"%s BASE64\")", path, SIGN_ALG_NAME);
+	}
+	if (st == OTA_OK)
+		*k = key;
+out:
+	OPENSSL_cleanse(text, sizeof(text));
+	return st;
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+enum ota_status
+sign_key_from_text(struct sign_key **k, const char *text)
+{
+	const size_t alglen = strlen(SIGN_ALG_NAME);
+	char word[SIGN_TEXT_B64_MAX + 1];
+	unsigned char raw[SIGN_PUBLIC_LEN];
+	const char *p = text, *e;
+	EVP_PKEY *pkey;
+	size_t n;
+
+	*k = NULL;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncmp(p, SIGN_ALG_NAME, alglen) == 0 &&
+	    (p[alglen] == ' ' || p[alglen] == '\t')) {
+		p += alglen;
+		while (*p == ' ' || *p == '\t')
+			p++;
+	}
+	for (e = p; *e != '\0' && !is_blank(*e); e++)
+		;
+	n = (size_t)(e - p);
+	if (n == 0 || n > SIGN_TEXT_B64_MAX)
+		return OTA_E_INVALID;
+	memcpy(word, p, n);
+	word[n] = '\0';
+	for (; *e != '\0'; e++)
+		if (!is_blank(*e))
+			return OTA_E_INVALID;
+	if (base64_decode(word, raw, sizeof(raw), &n) != OTA_OK ||
+	    n != SIGN_PUBLIC_LEN)
+		return OTA_E_INVALID;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw,
+	    sizeof(raw));
+	if (pkey == NULL) {
+		ERR_clear_error();
+		return OTA_E_INVALID;
+	}
+	return key_wrap(pkey, false, k);
+}
+
+enum ota_status
+sign_key_from_seed(struct sign_key **k, const unsigned char seed[SIGN_SEED_LEN])
+{
+	EVP_PKEY *pkey;
+
+	*k = NULL;
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+	    SIGN_SEED_LEN);
+	if (pkey == NULL) {
+		ERR_clear_error();
+		return OTA_E_IO;
+	}
+	return key_wrap(pkey, true, k);
+}
+
+void
+sign_key_free(struct sign_key *k)
+{
+	if (k == NULL)
+		return;
+	/* libcrypto wipes the private half it holds when freeing it. */
+	EVP_PKEY_free(k->pkey);
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+bool
+sign_key_has_private(const struct sign_key *k)
+{
+	return k->priv;
+}
+
+void
+sign_key_public_raw(const struct sign_key *k,
+    unsigned char out[SIGN_PUBLIC_LEN])
+{
+	memcpy(out, k->pub, SIGN_PUBLIC_LEN);
+}
+
+enum ota_status
+sign_key_public_text(const struct sign_key *k, char *out, size_t outsz)
+{
+	char b64[BASE64_ENCODED_LEN(SIGN_PUBLIC_LEN) + 1];
+
+	if (base64_encode(k->pub, sizeof(k->pub), b64, sizeof(b64)) !=
+	    OTA_OK)
+		return OTA_E_TOO_LARGE;
+	return str_fmt(out, outsz, "%s %s", SIGN_ALG_NAME, b64);
+}
+
+void
+sign_key_id(const struct sign_key *k, char out[SIGN_KEYID_HEX + 1])
+{
+	/* Only allocation can fail here; an empty id then matches nothing. */
+	if (hash_hex(HASH_SHA256, k->pub, sizeof(k->pub), out) != OTA_OK)
+		out[0] = '\0';
+}
+
+enum ota_status
+sign_bytes(const struct sign_key *k, const void *msg, size_t n,
+    unsigned char sig[SIGN_SIG_LEN])
+{
+	enum ota_status st = OTA_E_IO;
+	size_t siglen = SIGN_SIG_LEN;
+	EVP_MD_CTX *ctx;
+
+	if (!k->priv)
+		return OTA_E_INVALID;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return OTA_E_NOMEM;
+	/* Ed25519 is "pure": no digest is named, the message goes whole. */
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, msg ? msg : "", n) == 1 &&
+	    siglen == SIGN_SIG_LEN)
+		st = OTA_OK;
+	else
+		ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	return st;
+}
+
+enum ota_status
+sign_verify(const struct sign_key *k, const void *msg, size_t n,
+    const unsigned char sig[SIGN_SIG_LEN])
+{
+	enum ota_status st = OTA_E_SIGNATURE;
+	EVP_MD_CTX *ctx;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return OTA_E_NOMEM;
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
+	    EVP_DigestVerify(ctx, sig, SIGN_SIG_LEN, msg ? msg : "", n) == 1)
+		st = OTA_OK;
+	else
+		ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	return st;
+}
+
+/* The PEM PKCS#8 text of k's private key, into a wiping memory BIO. */
+static BIO *
+private_pem(EVP_PKEY *pkey)
+{
+	BIO *bio = BIO_new(BIO_s_secmem());
+
+	if (bio == NULL)
+		return NULL;
+	if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
+	    NULL) != 1) {
+		BIO_free(bio);
+		return NULL;
+	}
+	return bio;
+}
+
+/* OTA_E_EXISTS (with a reason) if anything, even a dangling link, is at path. */
+static enum ota_status
+refuse_existing(const char *path, char *err, size_t errsz)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) == 0)
+		return fail(err, errsz, OTA_E_EXISTS, "'%s' already exists "
+		    "(use --force to replace it)", path);
+	if (errno != ENOENT)
+		return fail(err, errsz, ota_status_from_errno(errno),
+		    "cannot check '%s': %s", path, strerror(errno));
+	return OTA_OK;
+}
+
+enum ota_status
+sign_keygen(const char *priv_path, const char *pub_path, bool force,
+    char *err, size_t errsz)
+{
+	char line[SIGN_PUBLIC_TEXT_MAX + 1];
+	struct sign_key *k = NULL;
+	EVP_PKEY *pkey = NULL;
+	enum ota_status st;
+	BIO *pem = NULL;
+	char *data;
+	long len;
+
+	if (strcmp(priv_path, pub_path) == 0)
+		return fail(err, errsz, OTA_E_INVALID, "private and public "
+		    "key files must differ");
+	if (!force &&
+	    ((st = refuse_existing(priv_path, err, errsz)) != OTA_OK ||
+	    (st = refuse_existing(pub_path, err, errsz)) != OTA_OK))
+		return st;
+	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
+	    (pem = private_pem(pkey)) == NULL) {
+		EVP_PKEY_free(pkey);
+		return fail(err, errsz, OTA_E_IO, "cannot generate a key");
+	}
+	/* key_wrap takes pkey; pem holds its own copy of the private text. */
+	if ((st = key_wrap(pkey, true, &k)) != OTA_OK) {
+		st = fail(err, errsz, st, "cannot generate a key");
+		goto out;
+	}
+	if ((st = sign_key_public_text(k, line, sizeof(line) - 1)) != OTA_OK)
+		goto out;
+	line[strlen(line) + 1] = '\0';
+	line[strlen(line)] = '\n';
+	len = BIO_get_mem_data(pem, &data);
+	if ((st = fsatomic_write(priv_path, data, (size_t)len,
+	    SIGN_PRIVATE_MODE)) != OTA_OK) {
+		st = fail(err, errsz, st, "cannot write '%s': %s", priv_path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((st = fsatomic_write(pub_path, line, strlen(line),
+	    SIGN_PUBLIC_MODE)) != OTA_OK) {
+		int e = errno;
+
+		/* Never leave a private key whose public half is missing. */
+		(void)unlink(priv_path);
+		st = fail(err, errsz, st, "cannot write '%s': %s", pub_path,
+		    strerror(e));
+		goto out;
+	}
+out:
+	BIO_free(pem);
+	sign_key_free(k);
+	return st;
+}

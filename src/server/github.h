@@ -1,0 +1,44 @@
+/*
+ * github: the part of GitHub's REST API and raw file host that MicroPython
+ * OTA updaters use (micropython-ota-updater.md §2.3, §3.2 and §9),
+ * answered from the release store, so that a device changes only its repo
+ * URL to http://<server>/repos/<owner>/<repo>.
+ *
+ *   GET /repos/{o}/{r}/releases/latest     highest eligible release (stable)
+ *   GET /repos/{o}/{r}/releases            visible releases, highest first
+ *   GET /repos/{o}/{r}/releases/tags/{tag}
+ *   GET /repos/{o}/{r}/contents/{path}?ref=refs/tags/{tag} (or ref={tag})
+ *   GET /raw/{o}/{r}/refs/tags/{tag}/{path} and /raw/{o}/{r}/{tag}/{path}
+ *   GET /{o}/{r}/[refs/tags/]{tag}/{path}  when Host is
+ *                                          raw.githubusercontent.com
+ *   GET /api/v1/repos/{o}/{r}/releases/{tag}/manifest  signed manifest
+ *
+ * Every answer has a Content-Length (HTTP/1.0 clients read to EOF and
+ * cannot decode chunked bodies), JSON answers an ETag and a 304 on
+ * If-None-Match. Private repositories answer only to a token with read
+ * scope ("Authorization: token X" or "Bearer X"), and 404 Not Found to
+ * everyone else, as GitHub does. Knows the store and JSON; the HTTP
+ * library is httpd.c's.
+ */
+#ifndef OTA_GITHUB_H
+#define OTA_GITHUB_H
+
+#include <stdbool.h>
+
+#include "server/route.h"
+#include "server/target.h"
+
+#define GITHUB_RAW_HOST "raw.githubusercontent.com"
+#define GITHUB_MAX_JSON (8 * 1024 * 1024)	/* one rendered answer */
+#define GITHUB_PER_PAGE_DEFAULT 30
+#define GITHUB_PER_PAGE_MAX 100
+#define GITHUB_MAX_BASE_URL 512
+
+/*
+ * Answers req if its target belongs to the release store; false (rep
+ * untouched) if it does not, so the legacy catalog routes get it.
+ */
+bool github_handle(const struct route_env *env, const struct route_req *req,
+    const struct target *t, struct reply *rep);
+
+#endif
