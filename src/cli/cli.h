@@ -28,6 +28,8 @@ int cmd_release(int argc, char **argv);
 void cmd_release_usage(void);
 int cmd_repo(int argc, char **argv);
 void cmd_repo_usage(void);
+int cmd_device(int argc, char **argv);
+void cmd_device_usage(void);
 int cmd_token(int argc, char **argv);
 void cmd_token_usage(void);
 

@@ -16,6 +16,7 @@
 #include "common/str.h"
 #include "common/url.h"
 #include "server/catalog.h"
+#include "server/espfeed.h"
 #include "server/github.h"
 #include "server/httphdr.h"
 #include "server/route.h"
@@ -385,7 +386,8 @@ route_handle(const struct route_env *env, const struct route_req *req,
 	}
 	if ((st = target_parse(req->target, t)) != OTA_OK)
 		route_error(rep, http_status(st));
-	else if (github_handle(env, req, t, rep))
+	else if (github_handle(env, req, t, rep) ||
+	    espfeed_handle(env, req, t, rep))
 		;
 	else if (t->is_catalog)
 		handle_catalog(env, t, rep);

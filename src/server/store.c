@@ -412,6 +412,66 @@ store_asset_get(struct store *s, int64_t release_id, const char *path,
 	return s->be->asset_get(s->db, release_id, path, out);
 }
 
+/* ---- devices ---- */
+
+enum ota_status
+store_mac_normalize(const char *in, char out[STORE_MAC_LEN + 1])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0, digits = 0;
+
+	for (i = 0; in[i] != '\0'; i++) {
+		const char *p = strchr(hex, in[i] >= 'a' && in[i] <= 'f' ?
+		    in[i] - 'a' + 'A' : in[i]);
+
+		if (in[i] == ':' || in[i] == '-')
+			continue;
+		if (p == NULL || *p == '\0' || digits == 12)
+			return OTA_E_INVALID;
+		if (digits > 0 && digits % 2 == 0)
+			out[o++] = ':';
+		out[o++] = *p;
+		digits++;
+	}
+	out[o] = '\0';
+	return digits == 12 ? OTA_OK : OTA_E_INVALID;
+}
+
+enum ota_status
+store_device_get(struct store *s, const char *mac, struct store_device *out)
+{
+	char norm[STORE_MAC_LEN + 1];
+
+	memset(out, 0, sizeof(*out));
+	if (store_mac_normalize(mac, norm) != OTA_OK)
+		return OTA_E_NOTFOUND;
+	return s->be->device_get(s->db, norm, out);
+}
+
+enum ota_status
+store_device_put(struct store *s, const struct store_device *d)
+{
+	struct store_device copy = *d;
+
+	if (store_mac_normalize(d->mac, copy.mac) != OTA_OK)
+		return OTA_E_INVALID;
+	copy.updated = (int64_t)time(NULL);
+	return s->be->device_put(s->db, &copy);
+}
+
+enum ota_status
+store_device_list(struct store *s, struct store_device **out, size_t *n)
+{
+	enum ota_status rc = s->be->device_list(s->db, out, n);
+
+	if (rc != OTA_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 /* ---- tokens ---- */
 
 static const char *const scope_names[] = {

@@ -90,6 +90,15 @@ struct store_token {
 	int64_t created;
 };
 
+/* What an operator set for one ESP device (by its station MAC). */
+#define STORE_MAC_LEN 17		/* "AA:BB:CC:DD:EE:FF" */
+struct store_device {
+	char mac[STORE_MAC_LEN + 1];
+	char channel[STORE_MAX_CHANNEL + 1];	/* "": the default channel */
+	char pin[STORE_MAX_TAG + 1];		/* "": follow the channel */
+	int64_t updated;
+};
+
 /* Which releases store_release_list returns. */
 enum store_filter {
 	STORE_LIST_ALL,			/* every release (operators) */
@@ -211,6 +220,27 @@ enum ota_status store_asset_list(struct store *s, int64_t release_id,
 __attribute__((warn_unused_result))
 enum ota_status store_asset_get(struct store *s, int64_t release_id,
     const char *path, struct store_asset *out);
+
+/* ---- devices ---- */
+
+/*
+ * "aa:bb:cc:dd:ee:ff", "AABBCCDDEEFF" or with '-' → "AA:BB:CC:DD:EE:FF";
+ * OTA_E_INVALID for anything else.
+ */
+__attribute__((warn_unused_result))
+enum ota_status store_mac_normalize(const char *in,
+    char out[STORE_MAC_LEN + 1]);
+/* OTA_E_NOTFOUND when nothing was set for mac (normalised). */
+__attribute__((warn_unused_result))
+enum ota_status store_device_get(struct store *s, const char *mac,
+    struct store_device *out);
+/* Inserts or replaces; a device with neither channel nor pin is removed. */
+__attribute__((warn_unused_result))
+enum ota_status store_device_put(struct store *s,
+    const struct store_device *d);
+__attribute__((warn_unused_result))
+enum ota_status store_device_list(struct store *s, struct store_device **out,
+    size_t *n);
 
 /* ---- tokens ---- */
 

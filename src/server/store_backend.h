@@ -56,6 +56,13 @@ struct store_backend {
 	enum ota_status (*asset_get)(void *db, int64_t release_id,
 	    const char *path, struct store_asset *out);
 
+	enum ota_status (*device_get)(void *db, const char *mac,
+	    struct store_device *out);
+	/* Upsert; remove when channel and pin are both "". */
+	enum ota_status (*device_put)(void *db, const struct store_device *d);
+	enum ota_status (*device_list)(void *db, struct store_device **out,
+	    size_t *n);
+
 	enum ota_status (*token_insert)(void *db, const char *hash,
 	    struct store_token *t);
 	enum ota_status (*token_get)(void *db, const char *hash,

@@ -65,7 +65,12 @@ static const char *const schema_v1 =
 	" name TEXT NOT NULL,"
 	" scope INTEGER NOT NULL,"
 	" repo_id INTEGER NOT NULL DEFAULT 0,"
-	" created INTEGER NOT NULL);";
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE devices ("
+	" mac TEXT PRIMARY KEY,"
+	" channel TEXT NOT NULL DEFAULT '',"
+	" pin TEXT NOT NULL DEFAULT '',"
+	" updated INTEGER NOT NULL) WITHOUT ROWID;";
 
 static enum ota_status
 status_of(int rc)
@@ -643,6 +648,77 @@ s_asset_get(void *db, int64_t release_id, const char *path,
 	return rc;
 }
 
+/* ---- devices ---- */
+
+#define DEVICE_COLS "mac, channel, pin, updated"
+
+static enum ota_status
+device_row(sqlite3_stmt *st, void *p)
+{
+	struct store_device *d = p;
+
+	col_text(st, 0, d->mac, sizeof(d->mac));
+	col_text(st, 1, d->channel, sizeof(d->channel));
+	col_text(st, 2, d->pin, sizeof(d->pin));
+	d->updated = sqlite3_column_int64(st, 3);
+	return OTA_OK;
+}
+
+static enum ota_status
+s_device_get(void *db, const char *mac, struct store_device *out)
+{
+	struct sdb *d = db;
+	sqlite3_stmt *st = prep(d, "SELECT " DEVICE_COLS " FROM devices"
+	    " WHERE mac = ?");
+	int step;
+
+	if (st == NULL)
+		return status_of(sqlite3_errcode(d->db));
+	bind_text(st, 1, mac);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		(void)device_row(st, out);
+	sqlite3_finalize(st);
+	if (step == SQLITE_DONE)
+		return OTA_E_NOTFOUND;
+	return status_of(step);
+}
+
+static enum ota_status
+s_device_put(void *db, const struct store_device *dev)
+{
+	struct sdb *d = db;
+	sqlite3_stmt *st;
+
+	if (dev->channel[0] == '\0' && dev->pin[0] == '\0') {
+		if ((st = prep(d, "DELETE FROM devices WHERE mac = ?")) != NULL)
+			bind_text(st, 1, dev->mac);
+		return run(d, st);
+	}
+	st = prep(d, "INSERT OR REPLACE INTO devices (" DEVICE_COLS ")"
+	    " VALUES (?, ?, ?, ?)");
+	if (st != NULL) {
+		bind_text(st, 1, dev->mac);
+		bind_text(st, 2, dev->channel);
+		bind_text(st, 3, dev->pin);
+		sqlite3_bind_int64(st, 4, dev->updated);
+	}
+	return run(d, st);
+}
+
+static enum ota_status
+s_device_list(void *db, struct store_device **out, size_t *n)
+{
+	struct sdb *d = db;
+	enum ota_status rc;
+	void *arr;
+
+	rc = collect(d, prep(d, "SELECT " DEVICE_COLS " FROM devices"
+	    " ORDER BY mac"), sizeof(**out), SIZE_MAX, device_row, &arr, n);
+	*out = arr;
+	return rc;
+}
+
 /* ---- tokens ---- */
 
 #define TOKEN_COLS "id, name, scope, repo_id, created"
@@ -746,6 +822,9 @@ const struct store_backend store_sqlite_backend = {
 	.asset_insert = s_asset_insert,
 	.asset_list = s_asset_list,
 	.asset_get = s_asset_get,
+	.device_get = s_device_get,
+	.device_put = s_device_put,
+	.device_list = s_device_list,
 	.token_insert = s_token_insert,
 	.token_get = s_token_get,
 	.token_list = s_token_list,
