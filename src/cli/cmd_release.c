@@ -152,49 +152,28 @@ release_show(struct store *s, const struct store_repo *repo,
 /* promote, yank, resign: one transaction each. */
 static int
 release_change(struct store *s, const char *verb,
-    const struct release_args *a, struct store_release *r)
+    const struct release_args *a)
 {
 	char err[512];
-	struct sign_key *key = NULL;
-	enum ota_status rc;
-	bool resign = strcmp(verb, "yank") != 0;
+	struct store_release r;
+	enum publish_change what = PUBLISH_RESIGN;
 
-	if (resign && publish_repo_key(s, a->owner, a->name, false, &key,
-	    NULL, err, sizeof(err)) != OTA_OK)
+	if (strcmp(verb, "promote") == 0)
+		what = PUBLISH_PROMOTE;
+	else if (strcmp(verb, "yank") == 0)
+		what = a->undo ? PUBLISH_UNYANK : PUBLISH_YANK;
+	if (publish_change(s, a->owner, a->name, a->tag, what, a->channel,
+	    a->expires_days, &r, err, sizeof(err)) != OTA_OK)
 		return cli_fail("release", "%s", err);
-	if (strcmp(verb, "promote") == 0) {
-		(void)!str_copy(r->channel, sizeof(r->channel),
-		    a->channel ? a->channel : STORE_DEFAULT_CHANNEL);
-		if (r->draft)
-			r->published = (int64_t)time(NULL);
-		r->draft = false;
-		r->prerelease = false;
-	} else if (strcmp(verb, "yank") == 0)
-		r->yanked = !a->undo;
-	err[0] = '\0';
-	if ((rc = store_begin(s)) == OTA_OK) {
-		if (resign)
-			rc = publish_resign(s, r, &key, 1, a->expires_days, err,
-			    sizeof(err));
-		else
-			rc = store_release_update(s, r);
-		if (rc == OTA_OK)
-			rc = store_commit(s);
-		if (rc != OTA_OK)
-			store_rollback(s);
-	}
-	sign_key_free(key);
-	if (rc != OTA_OK)
-		return cli_fail("release", "cannot %s %s/%s %s: %s", verb,
-		    a->owner, a->name, r->tag, err[0] ? err : store_errmsg(s));
 	if (strcmp(verb, "yank") == 0)
 		printf("%s %s/%s %s\n", a->undo ? "restored" : "yanked",
-		    a->owner, a->name, r->tag);
+		    a->owner, a->name, r.tag);
 	else
 		printf("%s %s/%s %s: channel %s, metadata version %llu\n",
 		    strcmp(verb, "promote") == 0 ? "promoted" : "re-signed",
-		    a->owner, a->name, r->tag, r->channel,
-		    (unsigned long long)r->metadata_version);
+		    a->owner, a->name, r.tag, r.channel,
+		    (unsigned long long)r.metadata_version);
+	store_release_release(&r);
 	return CLI_EXIT_OK;
 }
 
@@ -303,7 +282,7 @@ cmd_release(int argc, char **argv)
 	if (strcmp(verb, "show") == 0)
 		ret = release_show(s, &repo, &r);
 	else
-		ret = release_change(s, verb, &a, &r);
+		ret = release_change(s, verb, &a);
 out:
 	store_release_release(&r);
 	store_free(s);

@@ -157,54 +157,75 @@ source_next(struct source *s, const unsigned char **out, size_t *n)
 	return OTA_OK;
 }
 
-/*
- * Copies the source into a temp under tmp/ while hashing it, then names
- * it by its digest. Nothing under sha256/ is touched before the digest is
- * known and the bytes are fsynced (fsatomic_commit_to).
- */
-static enum ota_status
-put_source(struct blobstore *bs, struct source *s, uint64_t max_size,
-    char hex_out[BLOBSTORE_HEX_LEN + 1], uint64_t *size_out)
-{
-	char tmppath[PATH_MAX], final[PATH_MAX], hex[BLOBSTORE_HEX_LEN + 1];
-	unsigned char digest[HASH_MAX_LEN];
-	struct hash_ctx *h = NULL;
+struct blob_writer {
+	struct blobstore *bs;
 	struct fsatomic a;
-	enum ota_status st;
-	uint64_t total = 0;
-	size_t dlen = 0;
-	struct stat sb;
+	struct hash_ctx *h;
+	uint64_t total;
+	uint64_t max;
+};
 
-	memset(&a, 0, sizeof(a));
+enum ota_status
+blobstore_writer_open(struct blobstore *bs, uint64_t max_size,
+    struct blob_writer **wp)
+{
+	char tmppath[PATH_MAX];
+	struct blob_writer *w;
+	enum ota_status st;
+
+	*wp = NULL;
 	if ((st = str_fmt(tmppath, sizeof(tmppath), "%s/blob",
 	    bs->tmp)) != OTA_OK)
 		return st;
-	if ((h = hash_new(HASH_SHA256)) == NULL)
+	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return OTA_E_NOMEM;
-	if ((st = fsatomic_open(&a, tmppath, BLOBSTORE_FILE_MODE)) != OTA_OK)
-		goto out;
-	for (;;) {
-		const unsigned char *p;
-		size_t n;
-
-		if ((st = source_next(s, &p, &n)) != OTA_OK)
-			goto out;
-		if (n == 0)
-			break;
-		/* Checked before writing: past the cap nothing more lands. */
-		if (n > max_size - total) {
-			st = OTA_E_TOO_LARGE;
-			goto out;
-		}
-		total += n;
-		if ((st = hash_update(h, p, n)) != OTA_OK ||
-		    (st = fsatomic_write_chunk(&a, p, n)) != OTA_OK)
-			goto out;
+	w->bs = bs;
+	w->max = max_size;
+	if ((w->h = hash_new(HASH_SHA256)) == NULL) {
+		free(w);
+		return OTA_E_NOMEM;
 	}
-	if ((st = hash_final(h, digest, &dlen)) != OTA_OK)
+	if ((st = fsatomic_open(&w->a, tmppath, BLOBSTORE_FILE_MODE)) !=
+	    OTA_OK) {
+		blobstore_writer_abort(w);
+		return st;
+	}
+	*wp = w;
+	return OTA_OK;
+}
+
+enum ota_status
+blobstore_writer_write(struct blob_writer *w, const void *p, size_t n)
+{
+	enum ota_status st;
+
+	/* Checked before writing: past the cap nothing more lands. */
+	if (n > w->max - w->total)
+		return OTA_E_TOO_LARGE;
+	w->total += n;
+	if ((st = hash_update(w->h, p, n)) != OTA_OK)
+		return st;
+	return fsatomic_write_chunk(&w->a, p, n);
+}
+
+/*
+ * Names the temp by its digest. Nothing under sha256/ is touched before
+ * the digest is known and the bytes are fsynced (fsatomic_commit_to).
+ */
+enum ota_status
+blobstore_writer_commit(struct blob_writer *w,
+    char hex_out[BLOBSTORE_HEX_LEN + 1], uint64_t *size_out)
+{
+	char final[PATH_MAX], hex[BLOBSTORE_HEX_LEN + 1];
+	unsigned char digest[HASH_MAX_LEN];
+	enum ota_status st;
+	size_t dlen = 0;
+	struct stat sb;
+
+	if ((st = hash_final(w->h, digest, &dlen)) != OTA_OK)
 		goto out;
 	str_hex(hex, digest, dlen);
-	if ((st = blobstore_path(bs, hex, final, sizeof(final))) != OTA_OK)
+	if ((st = blobstore_path(w->bs, hex, final, sizeof(final))) != OTA_OK)
 		goto out;
 	/*
 	 * Same name, same bytes: an existing blob is kept and the copy
@@ -212,15 +233,49 @@ put_source(struct blobstore *bs, struct source *s, uint64_t max_size,
 	 * either result is the same blob.
 	 */
 	if (lstat(final, &sb) == 0 && S_ISREG(sb.st_mode))
-		fsatomic_abort(&a);
-	else if ((st = fsatomic_commit_to(&a, final)) != OTA_OK)
+		fsatomic_abort(&w->a);
+	else if ((st = fsatomic_commit_to(&w->a, final)) != OTA_OK)
 		goto out;
 	memcpy(hex_out, hex, sizeof(hex));
 	if (size_out != NULL)
-		*size_out = total;
+		*size_out = w->total;
 out:
-	fsatomic_abort(&a);
-	hash_free(h);
+	blobstore_writer_abort(w);
+	return st;
+}
+
+void
+blobstore_writer_abort(struct blob_writer *w)
+{
+	if (w == NULL)
+		return;
+	fsatomic_abort(&w->a);
+	hash_free(w->h);
+	free(w);
+}
+
+/* Copies the source into the store through one writer. */
+static enum ota_status
+put_source(struct blobstore *bs, struct source *s, uint64_t max_size,
+    char hex_out[BLOBSTORE_HEX_LEN + 1], uint64_t *size_out)
+{
+	struct blob_writer *w;
+	enum ota_status st;
+
+	if ((st = blobstore_writer_open(bs, max_size, &w)) != OTA_OK)
+		return st;
+	for (;;) {
+		const unsigned char *p;
+		size_t n;
+
+		if ((st = source_next(s, &p, &n)) != OTA_OK)
+			break;
+		if (n == 0)
+			return blobstore_writer_commit(w, hex_out, size_out);
+		if ((st = blobstore_writer_write(w, p, n)) != OTA_OK)
+			break;
+	}
+	blobstore_writer_abort(w);
 	return st;
 }
 

@@ -60,6 +60,25 @@ enum ota_status blobstore_put_mem(struct blobstore *bs, const void *p,
     size_t n, char hex_out[BLOBSTORE_HEX_LEN + 1]);
 
 /*
+ * A blob written piece by piece (an upload): open, write any number of
+ * times, then commit (which names it by its digest, as blobstore_put_fd)
+ * or abort. Both commit and abort free the writer. Writing more than
+ * max_size bytes in all is OTA_E_TOO_LARGE, and nothing is stored.
+ */
+struct blob_writer;
+__attribute__((warn_unused_result))
+enum ota_status blobstore_writer_open(struct blobstore *bs, uint64_t max_size,
+    struct blob_writer **w);
+__attribute__((warn_unused_result))
+enum ota_status blobstore_writer_write(struct blob_writer *w, const void *p,
+    size_t n);
+__attribute__((warn_unused_result))
+enum ota_status blobstore_writer_commit(struct blob_writer *w,
+    char hex_out[BLOBSTORE_HEX_LEN + 1], uint64_t *size_out);
+/* Accepts NULL. */
+void blobstore_writer_abort(struct blob_writer *w);
+
+/*
  * The path of blob hex into out[outsz] (whether or not it exists).
  * OTA_E_INVALID unless hex is exactly 64 lower-case hex digits: a name
  * from outside can never reach the filesystem otherwise. OTA_E_TOO_LARGE

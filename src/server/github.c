@@ -87,8 +87,9 @@ seg_rest(const struct segs *s, size_t i)
 
 /* ---- answers ---- */
 
-static void
-json_send(struct gh *g, int status, cJSON *root)
+void
+github_json(struct reply *rep, const struct route_req *req, int status,
+    cJSON *root)
 {
 	char etag[HASH_SHA256_LEN * 2 + 3], *body;
 	const char *inm;
@@ -98,34 +99,46 @@ json_send(struct gh *g, int status, cJSON *root)
 	cJSON_Delete(root);
 	if (body == NULL || (len = strlen(body)) > GITHUB_MAX_JSON) {
 		free(body);
-		route_error(g->rep, 503);
+		route_error(rep, 503);
 		return;
 	}
 	etag[0] = '"';
 	if (hash_hex(HASH_SHA256, body, len, etag + 1) != OTA_OK) {
 		free(body);
-		route_error(g->rep, 503);
+		route_error(rep, 503);
 		return;
 	}
 	(void)!str_copy(etag + 1 + HASH_SHA256_LEN * 2, 3, "\"");
-	inm = g->req->header(g->req->header_ctx, "If-None-Match");
+	inm = req->header(req->header_ctx, "If-None-Match");
 	if (status == 200 && etag_match(inm, etag))
 		/* The body stays for its length; a 304 never carries it. */
 		status = 304;
-	reply_body(g->rep, status, GH_JSON_TYPE, body, len);
-	reply_add(g->rep, "ETag", "%s", etag);
-	reply_add(g->rep, "Cache-Control", "no-cache");
+	reply_body(rep, status, GH_JSON_TYPE, body, len);
+	reply_add(rep, "ETag", "%s", etag);
+	reply_add(rep, "Cache-Control", "no-cache");
 }
 
-/* GitHub's error object: {"message": ..., "documentation_url": ...}. */
-static void
-json_error(struct gh *g, int status, const char *message)
+void
+github_json_error(struct reply *rep, const struct route_req *req, int status,
+    const char *message)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "message", message);
 	cJSON_AddStringToObject(o, "documentation_url", GH_DOCS_URL);
-	json_send(g, status, o);
+	github_json(rep, req, status, o);
+}
+
+static void
+json_send(struct gh *g, int status, cJSON *root)
+{
+	github_json(g->rep, g->req, status, root);
+}
+
+static void
+json_error(struct gh *g, int status, const char *message)
+{
+	github_json_error(g->rep, g->req, status, message);
 }
 
 static void
@@ -313,9 +326,8 @@ release_json(const struct gh *g, const struct store_release *r)
 
 /* ---- access ---- */
 
-/* The token in "Authorization: token X" or "Bearer X"; NULL if none. */
-static const char *
-auth_token(const struct route_req *req)
+const char *
+github_auth_token(const struct route_req *req)
 {
 	const char *v = req->header(req->header_ctx, "Authorization");
 
@@ -351,7 +363,7 @@ repo_open(struct gh *g, const struct segs *s, size_t i)
 	if ((st = store_repo_get(g->env->store, owner, name, &g->repo)) !=
 	    OTA_OK || !g->repo.is_private)
 		return st;
-	if ((secret = auth_token(g->req)) == NULL ||
+	if ((secret = github_auth_token(g->req)) == NULL ||
 	    store_token_check(g->env->store, secret, &tok) != OTA_OK ||
 	    (tok.repo_id != 0 && tok.repo_id != g->repo.id))
 		return OTA_E_NOTFOUND;

@@ -25,6 +25,8 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+
 #include "server/route.h"
 #include "server/target.h"
 
@@ -40,5 +42,17 @@
  */
 bool github_handle(const struct route_env *env, const struct route_req *req,
     const struct target *t, struct reply *rep);
+
+/*
+ * Sends root (consumed) as the JSON answer with an ETag (its SHA-256); a
+ * 200 whose ETag matches If-None-Match becomes a 304.
+ */
+void github_json(struct reply *rep, const struct route_req *req, int status,
+    cJSON *root);
+/* GitHub's error object {"message": ..., "documentation_url": ...}. */
+void github_json_error(struct reply *rep, const struct route_req *req,
+    int status, const char *message);
+/* The secret of "Authorization: token X" or "Bearer X"; NULL if none. */
+const char *github_auth_token(const struct route_req *req);
 
 #endif

@@ -38,6 +38,7 @@ struct request {
 	struct timespec t0;
 	int status;			/* 0: answered by libmicrohttpd itself */
 	bool headers_seen;		/* the handler was called once */
+	struct route_upload *upload;	/* a body being received */
 	uint64_t bytes;
 	char method[16];
 	char note[REPLY_MAX_NOTE];
@@ -274,16 +275,21 @@ framing_one(void *cls, enum MHD_ValueKind kind, const char *key,
 
 /*
  * RFC 9112 §6: refuses ambiguous framing (400), unknown transfer codings
- * (501), and says whether a body follows. 0 when the framing is sound.
+ * (501), and says whether a body follows and how long it is (UINT64_MAX:
+ * not known). 0 when the framing is sound.
  */
 static int
-framing_check(struct MHD_Connection *c, bool *has_body)
+framing_check(struct MHD_Connection *c, bool *has_body, uint64_t *length)
 {
 	struct framing f;
 
 	memset(&f, 0, sizeof(f));
 	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_one, &f);
 	*has_body = f.nte > 0 || f.cl_nonzero;
+	*length = 0;
+	if (f.nte > 0 || (f.ncl > 0 && parse_u64(f.cl, 0, UINT64_MAX - 1,
+	    length) != OTA_OK))
+		*length = UINT64_MAX;	/* chunked, or not a number */
 	if (f.cl_conflict || (f.nte > 0 && f.ncl > 0))
 		return 400;
 	if (f.te_other)
@@ -302,7 +308,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct reply rep;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	bool over, draining, has_body = false;
+	bool over, draining, has_body = false, uploaded = false;
+	uint64_t length = 0;
 	int bad_framing = 0;
 
 	if (r == NULL)
@@ -318,33 +325,57 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	over = h->nconns > h->cfg->max_connections;
 	draining = h->draining;
 	pthread_mutex_unlock(&h->lock);
+	req.method = method;
+	req.target = r->target;
+	req.header = lookup_header;
+	req.header_ctx = c;
+	reply_init(&rep);
 	/*
 	 * The first call comes right after the headers. A GET or HEAD
 	 * without a body is answered on the second call, once the library
 	 * knows the (empty) body is complete, so that the connection can stay
-	 * open. Anything with a body, or with bad framing, is answered now,
-	 * before its body is read, and the connection is closed after it.
+	 * open. A POST or PUT the routes accept (route_upload_begin) has its
+	 * body fed to them as it arrives and is answered at its end. Anything
+	 * else with a body, or with bad framing, is answered now, before its
+	 * body is read, and the connection is closed after it.
 	 */
 	if (!r->headers_seen) {
 		r->headers_seen = true;
-		bad_framing = framing_check(c, &has_body);
+		bad_framing = framing_check(c, &has_body, &length);
 		if (bad_framing == 0 && !has_body &&
 		    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
 			return MHD_YES;
+		if (bad_framing == 0 && !over && !draining &&
+		    (strcmp(method, "POST") == 0 ||
+		    strcmp(method, "PUT") == 0) &&
+		    (r->upload = route_upload_begin(&h->env, &req, length,
+		    &rep)) != NULL)
+			return MHD_YES;
+		uploaded = rep.status != 0;	/* refused on its headers */
+	} else if (r->upload != NULL && *upload_size > 0) {
+		/*
+		 * After a failure (too large) the rest is read and dropped,
+		 * so that the client hears why at the end: libmicrohttpd
+		 * 0.9.75 resets a connection answered in mid-body.
+		 */
+		(void)route_upload_data(r->upload, upload_data, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->upload != NULL) {
+		route_upload_end(r->upload, &req, &rep);
+		r->upload = NULL;
+		uploaded = true;
 	}
 
-	reply_init(&rep);
-	if (bad_framing != 0)
+	if (uploaded)
+		;
+	else if (bad_framing != 0)
 		route_error(&rep, bad_framing);
 	else if (over)
 		route_error(&rep, 503);
-	else {
-		req.method = method;
-		req.target = r->target;
-		req.header = lookup_header;
-		req.header_ctx = c;
+	else
 		route_handle(&h->env, &req, &rep);
-	}
 	r->status = rep.status;
 	r->bytes = rep.fd >= 0 ? rep.length : rep.body_len;
 	if (strcmp(method, "HEAD") == 0 || rep.status == 304)
@@ -396,6 +427,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 	if (r == NULL)
 		return;
+	route_upload_abort(r->upload);	/* the client left mid-body */
+	r->upload = NULL;
 	now(&t);
 	pthread_mutex_lock(&h->lock);
 	if (r->conn != NULL) {

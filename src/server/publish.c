@@ -440,26 +440,18 @@ make_room(struct store *s, const struct store_repo *repo,
 	return rc;
 }
 
-enum ota_status
-publish_release(struct store *s, const struct publish_opts *o,
-    const struct publish_file *files, size_t nfiles,
-    struct store_release *out, char *err, size_t errsz)
+/* Checks what o says, before anything is stored. */
+static enum ota_status
+check_opts(const struct publish_opts *o, char *version, size_t versionsz,
+    char *err, size_t errsz)
 {
-	struct store_asset *assets = NULL;
-	struct store_release r;
-	struct store_repo repo;
-	enum ota_status rc;
-	bool in_tx = false;
-
-	err[0] = '\0';
-	store_release_init(&r);
 	if (!store_name_valid(o->owner) || !store_name_valid(o->name)) {
 		(void)!str_fmt(err, errsz, "'%s/%s' is not a repository name "
 		    "(OWNER/REPO, each 1-100 of A-Z a-z 0-9 . _ -)", o->owner,
 		    o->name);
 		return OTA_E_INVALID;
 	}
-	if (tag_version(o->tag, r.version, sizeof(r.version)) != OTA_OK) {
+	if (tag_version(o->tag, version, versionsz) != OTA_OK) {
 		(void)!str_fmt(err, errsz, "tag '%s' is not a version: use "
 		    "semantic versions such as 1.2.0, v1.2.0 or 1.3.0-rc.1",
 		    o->tag);
@@ -475,19 +467,35 @@ publish_release(struct store *s, const struct publish_opts *o,
 		    "bytes", STORE_MAX_NOTES);
 		return OTA_E_TOO_LARGE;
 	}
-	if (nfiles == 0 || o->nkeys == 0) {
-		(void)!str_fmt(err, errsz, nfiles == 0 ? "no files to "
-		    "publish" : "no signing key");
+	if (o->nkeys == 0) {
+		(void)!str_fmt(err, errsz, "no signing key");
 		return OTA_E_INVALID;
 	}
-	if ((assets = calloc(nfiles, sizeof(*assets))) == NULL)
-		return OTA_E_NOMEM;
-	if ((rc = store_files(s, files, nfiles, assets, err, errsz)) != OTA_OK)
-		goto out;
+	if (o->expires_days > PUBLISH_MAX_EXPIRES_DAYS) {
+		(void)!str_fmt(err, errsz, "expiry of %u days is more than %d",
+		    o->expires_days, PUBLISH_MAX_EXPIRES_DAYS);
+		return OTA_E_INVALID;
+	}
+	return OTA_OK;
+}
 
+/*
+ * Phase two: assets (sorted, their blobs stored) become release o->tag in
+ * one transaction, with its signed manifest.
+ */
+static enum ota_status
+record_release(struct store *s, const struct publish_opts *o,
+    const char *version, const struct store_asset *assets, size_t nassets,
+    struct store_release *out, char *err, size_t errsz)
+{
+	struct store_release r;
+	struct store_repo repo;
+	enum ota_status rc;
+
+	store_release_init(&r);
+	(void)!str_copy(r.version, sizeof(r.version), version);
 	if ((rc = store_begin(s)) != OTA_OK)
 		goto db_error;
-	in_tx = true;
 	if ((rc = store_repo_ensure(s, o->owner, o->name, &repo)) != OTA_OK ||
 	    (rc = make_room(s, &repo, o, r.version, err, errsz)) != OTA_OK ||
 	    (rc = store_repo_next_metadata(s, repo.id, &r.metadata_version)) !=
@@ -499,35 +507,125 @@ publish_release(struct store *s, const struct publish_opts *o,
 	    o->channel ? o->channel : STORE_DEFAULT_CHANNEL);
 	if ((r.notes = strdup(o->notes ? o->notes : "")) == NULL) {
 		rc = OTA_E_NOMEM;
-		goto out;
+		goto rollback;
 	}
 	r.draft = o->draft;
 	r.prerelease = o->prerelease;
 	r.created = (int64_t)time(NULL);
 	r.published = o->draft ? 0 : r.created;
-	if ((rc = sign_manifest(s, &repo, &r, assets, nfiles, o->keys,
+	if ((rc = sign_manifest(s, &repo, &r, assets, nassets, o->keys,
 	    o->nkeys, o->expires_days, err, errsz)) != OTA_OK)
-		goto out;
-	if ((rc = store_release_insert(s, &r, assets, nfiles)) != OTA_OK ||
+		goto rollback;
+	if ((rc = store_release_insert(s, &r, assets, nassets)) != OTA_OK ||
 	    (rc = store_commit(s)) != OTA_OK)
 		goto db_error;
-	in_tx = false;
 	if (out != NULL) {
 		*out = r;
 		r.notes = NULL;
 	}
-	goto out;
+	store_release_release(&r);
+	return OTA_OK;
 db_error:
 	if (err[0] == '\0')
 		(void)!str_fmt(err, errsz, "cannot record release %s of %s/%s: "
 		    "%s", o->tag, o->owner, o->name, rc == OTA_E_BUSY ?
 		    "the database is locked by another writer" :
 		    store_errmsg(s));
-out:
-	if (in_tx)
-		store_rollback(s);
+rollback:
+	store_rollback(s);
 	store_release_release(&r);
+	return rc;
+}
+
+enum ota_status
+publish_release(struct store *s, const struct publish_opts *o,
+    const struct publish_file *files, size_t nfiles,
+    struct store_release *out, char *err, size_t errsz)
+{
+	char version[STORE_MAX_TAG + 1];
+	struct store_asset *assets;
+	enum ota_status rc;
+
+	err[0] = '\0';
+	if ((rc = check_opts(o, version, sizeof(version), err, errsz)) !=
+	    OTA_OK)
+		return rc;
+	if (nfiles == 0) {
+		(void)!str_fmt(err, errsz, "no files to publish");
+		return OTA_E_INVALID;
+	}
+	if ((assets = calloc(nfiles, sizeof(*assets))) == NULL)
+		return OTA_E_NOMEM;
+	if ((rc = store_files(s, files, nfiles, assets, err, errsz)) == OTA_OK)
+		rc = record_release(s, o, version, assets, nfiles, out, err,
+		    errsz);
 	store_assets_free(assets, nfiles);
+	return rc;
+}
+
+static int
+ref_order(const void *a, const void *b)
+{
+	return strcmp(((const struct publish_blobref *)a)->path,
+	    ((const struct publish_blobref *)b)->path);
+}
+
+enum ota_status
+publish_blobs(struct store *s, const struct publish_opts *o,
+    struct publish_blobref *refs, size_t nrefs, struct store_release *out,
+    char *err, size_t errsz)
+{
+	char version[STORE_MAX_TAG + 1];
+	struct store_asset *assets;
+	enum ota_status rc;
+	struct stat sb;
+	size_t i;
+	int fd;
+
+	err[0] = '\0';
+	if ((rc = check_opts(o, version, sizeof(version), err, errsz)) !=
+	    OTA_OK)
+		return rc;
+	if (nrefs == 0 || nrefs > STORE_MAX_ASSETS) {
+		(void)!str_fmt(err, errsz, "a release has 1 to %d files, not "
+		    "%zu", STORE_MAX_ASSETS, nrefs);
+		return OTA_E_INVALID;
+	}
+	qsort(refs, nrefs, sizeof(*refs), ref_order);
+	for (i = 0; i < nrefs; i++) {
+		if (!asset_path_valid(refs[i].path) ||
+		    (i > 0 && strcmp(refs[i - 1].path, refs[i].path) == 0)) {
+			(void)!str_fmt(err, errsz, "file path '%.200s' is not "
+			    "valid or not unique", refs[i].path);
+			return OTA_E_INVALID;
+		}
+	}
+	if ((assets = calloc(nrefs, sizeof(*assets))) == NULL)
+		return OTA_E_NOMEM;
+	for (i = 0, rc = OTA_OK; i < nrefs && rc == OTA_OK; i++) {
+		rc = blobstore_open_blob(store_blobs(s), refs[i].sha256, &fd);
+		if (rc == OTA_OK) {
+			rc = fstat(fd, &sb) == 0 ? OTA_OK : OTA_E_IO;
+			close(fd);
+		}
+		if (rc != OTA_OK) {
+			(void)!str_fmt(err, errsz, "file '%.200s': no blob "
+			    "%.64s (upload it first)", refs[i].path,
+			    refs[i].sha256);
+			rc = rc == OTA_E_IO ? rc : OTA_E_INVALID;
+			break;
+		}
+		(void)!str_copy(assets[i].sha256, sizeof(assets[i].sha256),
+		    refs[i].sha256);
+		assets[i].size = (uint64_t)sb.st_size;
+		if ((rc = digest_blob(s, &assets[i])) == OTA_OK &&
+		    (assets[i].path = strdup(refs[i].path)) == NULL)
+			rc = OTA_E_NOMEM;
+	}
+	if (rc == OTA_OK)
+		rc = record_release(s, o, version, assets, nrefs, out, err,
+		    errsz);
+	store_assets_free(assets, nrefs);
 	return rc;
 }
 
@@ -551,6 +649,79 @@ publish_resign(struct store *s, struct store_release *r,
 	    expires_days, err, errsz)) == OTA_OK)
 		rc = store_release_update(s, r);
 	store_assets_free(assets, n);
+	return rc;
+}
+
+enum ota_status
+publish_change(struct store *s, const char *owner, const char *name,
+    const char *tag, enum publish_change what, const char *channel,
+    unsigned expires_days, struct store_release *out, char *err,
+    size_t errsz)
+{
+	struct sign_key *key = NULL;
+	struct store_release r;
+	struct store_repo repo;
+	enum ota_status rc;
+
+	err[0] = '\0';
+	store_release_init(&r);
+	if (channel != NULL && !publish_channel_valid(channel)) {
+		(void)!str_fmt(err, errsz, "channel '%s' is not valid (1-32 of "
+		    "a-z 0-9 . _ -)", channel);
+		return OTA_E_INVALID;
+	}
+	if ((rc = store_repo_get(s, owner, name, &repo)) != OTA_OK) {
+		(void)!str_fmt(err, errsz, "no repository %s/%s", owner, name);
+		return rc;
+	}
+	if (what == PUBLISH_PROMOTE || what == PUBLISH_RESIGN) {
+		rc = publish_repo_key(s, repo.owner, repo.name, false, &key,
+		    NULL, err, errsz);
+		if (rc != OTA_OK)
+			return rc;
+	}
+	if ((rc = store_begin(s)) != OTA_OK)
+		goto out;
+	if ((rc = store_release_get(s, repo.id, tag, &r)) != OTA_OK) {
+		store_rollback(s);
+		if (rc == OTA_E_NOTFOUND)
+			(void)!str_fmt(err, errsz, "%s/%s has no release '%s'",
+			    repo.owner, repo.name, tag);
+		goto out;
+	}
+	switch (what) {
+	case PUBLISH_PROMOTE:
+		(void)!str_copy(r.channel, sizeof(r.channel),
+		    channel ? channel : STORE_DEFAULT_CHANNEL);
+		if (r.draft)
+			r.published = (int64_t)time(NULL);
+		r.draft = false;
+		r.prerelease = false;
+		/* FALLTHROUGH */
+	case PUBLISH_RESIGN:
+		rc = publish_resign(s, &r, &key, 1, expires_days, err, errsz);
+		break;
+	case PUBLISH_YANK:
+	case PUBLISH_UNYANK:
+		r.yanked = what == PUBLISH_YANK;
+		rc = store_release_update(s, &r);
+		break;
+	}
+	if (rc == OTA_OK)
+		rc = store_commit(s);
+	if (rc != OTA_OK)
+		store_rollback(s);
+out:
+	if (rc != OTA_OK && err[0] == '\0')
+		(void)!str_fmt(err, errsz, "cannot change %s/%s %s: %s",
+		    owner, name, tag, rc == OTA_E_BUSY ? "the database is "
+		    "locked by another writer" : store_errmsg(s));
+	if (rc == OTA_OK && out != NULL) {
+		*out = r;
+		r.notes = NULL;
+	}
+	store_release_release(&r);
+	sign_key_free(key);
 	return rc;
 }
 

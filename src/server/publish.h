@@ -74,6 +74,22 @@ enum ota_status publish_release(struct store *s, const struct publish_opts *o,
     const struct publish_file *files, size_t nfiles,
     struct store_release *out, char *err, size_t errsz);
 
+/* A file already in the blob store, for publish_blobs. */
+struct publish_blobref {
+	const char *path;	/* asset path */
+	const char *sha256;	/* blob name */
+};
+
+/*
+ * As publish_release, for files uploaded before (the HTTP API): refs are
+ * sorted in place; every blob must exist. OTA_E_INVALID names the
+ * offending path in err.
+ */
+__attribute__((warn_unused_result))
+enum ota_status publish_blobs(struct store *s, const struct publish_opts *o,
+    struct publish_blobref *refs, size_t nrefs, struct store_release *out,
+    char *err, size_t errsz);
+
 /*
  * Signs a new manifest for release r (after its channel changed, or to
  * extend its expiry): next metadata version, blob, release row updated.
@@ -82,6 +98,28 @@ enum ota_status publish_release(struct store *s, const struct publish_opts *o,
 __attribute__((warn_unused_result))
 enum ota_status publish_resign(struct store *s, struct store_release *r,
     struct sign_key *const *keys, size_t nkeys, unsigned expires_days,
+    char *err, size_t errsz);
+
+enum publish_change {
+	PUBLISH_PROMOTE,	/* to a channel; publishes a draft, clears
+				 * the pre-release flag; re-signs */
+	PUBLISH_YANK,		/* never offered as latest again */
+	PUBLISH_UNYANK,
+	PUBLISH_RESIGN		/* a new manifest: next metadata version,
+				 * new expiry */
+};
+
+/*
+ * Applies one change to release tag of owner/name in one transaction,
+ * signing with the repository's key where the manifest changes. channel
+ * (PROMOTE; NULL: the default) and expires_days (0: the default) as for
+ * publishing. out (may be NULL) receives the release as it now is.
+ * OTA_E_NOTFOUND (err says which) if there is no such release.
+ */
+__attribute__((warn_unused_result))
+enum ota_status publish_change(struct store *s, const char *owner,
+    const char *name, const char *tag, enum publish_change what,
+    const char *channel, unsigned expires_days, struct store_release *out,
     char *err, size_t errsz);
 
 /*

@@ -15,6 +15,7 @@
 #include "common/path.h"
 #include "common/str.h"
 #include "common/url.h"
+#include "server/api.h"
 #include "server/catalog.h"
 #include "server/espfeed.h"
 #include "server/github.h"
@@ -91,6 +92,7 @@ error_text(int status)
 	case 405: return "Method Not Allowed: use GET or HEAD\n";
 	case 414: return "URI Too Long\n";
 	case 409: return "Conflict: it exists already\n";
+	case 413: return "Payload Too Large\n";
 	case 416: return "Range Not Satisfiable\n";
 	case 501: return "Not Implemented\n";
 	case 503: return "Service Unavailable: try again later\n";
@@ -394,4 +396,45 @@ route_handle(const struct route_env *env, const struct route_req *req,
 	else
 		handle_download(env, req, t, rep);
 	free(t);
+}
+
+struct route_upload *
+route_upload_begin(const struct route_env *env, const struct route_req *req,
+    uint64_t length, struct reply *rep)
+{
+	struct route_upload *u = NULL;
+	struct target *t;
+	enum ota_status st;
+
+	if ((t = malloc(sizeof(*t))) == NULL) {
+		route_error(rep, 503);
+		return NULL;
+	}
+	if ((st = target_parse(req->target, t)) != OTA_OK)
+		route_error(rep, http_status(st));
+	else if (env->store != NULL && str_has_prefix(t->path, "api/v1/"))
+		u = api_upload_begin(env, req, t->path, length, rep);
+	else
+		route_error(rep, method_known(req->method) ? 405 : 501);
+	free(t);
+	return u;
+}
+
+enum ota_status
+route_upload_data(struct route_upload *u, const void *p, size_t n)
+{
+	return api_upload_data(u, p, n);
+}
+
+void
+route_upload_end(struct route_upload *u, const struct route_req *req,
+    struct reply *rep)
+{
+	api_upload_end(u, req, rep);
+}
+
+void
+route_upload_abort(struct route_upload *u)
+{
+	api_upload_abort(u);
 }

@@ -73,6 +73,24 @@ const char *reply_header(const struct reply *rep, const char *name);
 void route_handle(const struct route_env *env, const struct route_req *req,
     struct reply *rep);
 
+/*
+ * A request with a body (POST, PUT), fed as it arrives. route_upload_begin
+ * is called once the headers are in (length: Content-Length, UINT64_MAX
+ * if unknown) and returns the upload, or NULL with rep set to answer now
+ * (the body is then not read and the connection closed). Then
+ * route_upload_data per piece of the body, then route_upload_end (which
+ * answers and frees u) or, if the client goes away, route_upload_abort.
+ */
+struct route_upload;
+struct route_upload *route_upload_begin(const struct route_env *env,
+    const struct route_req *req, uint64_t length, struct reply *rep);
+enum ota_status route_upload_data(struct route_upload *u, const void *p,
+    size_t n);
+void route_upload_end(struct route_upload *u, const struct route_req *req,
+    struct reply *rep);
+/* Accepts NULL. */
+void route_upload_abort(struct route_upload *u);
+
 /* Sets rep to a short plain-text error for status. */
 void route_error(struct reply *rep, int status);
 
