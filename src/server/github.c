@@ -24,6 +24,32 @@
 #define GH_DOCS_URL "https://docs.github.com/rest"
 #define GH_MANIFEST_NAME "ota-manifest.json"
 #define GH_JSON_TYPE "application/json; charset=utf-8"
+#define GH_KEY_EXTRA 1024		/* Host and Authorization in a key */
+
+/*
+ * What an answer was, kept so that the same request is answered again
+ * without the database while the store does not change: a JSON body, or
+ * the blob a file route sends.
+ */
+struct gh_answer {
+	int status;			/* 0: nothing worth keeping */
+	char *body;			/* JSON, owned */
+	size_t len;
+	char etag[HASH_SHA256_LEN * 2 + 3];
+	char sha256[BLOBSTORE_HEX_LEN + 1];	/* or a blob */
+	char md5[33];
+	const char *type;		/* static */
+};
+
+struct gh_slot {
+	uint64_t gen;
+	char *key;			/* NULL: empty */
+	struct gh_answer a;
+};
+
+struct github_cache {
+	struct gh_slot slot[GITHUB_CACHE_SLOTS];
+};
 
 /* One request against the store, with what every answer needs. */
 struct gh {
@@ -32,6 +58,7 @@ struct gh {
 	struct reply *rep;
 	char base[GITHUB_MAX_BASE_URL];	/* "http://host:port", no '/' */
 	struct store_repo repo;
+	struct gh_answer answer;	/* what was sent, for the cache */
 };
 
 /* The request path split into segments (offsets into the path). */
@@ -87,35 +114,50 @@ seg_rest(const struct segs *s, size_t i)
 
 /* ---- answers ---- */
 
-void
-github_json(struct reply *rep, const struct route_req *req, int status,
-    cJSON *root)
+/* Sends body (owned by rep from now on) with its ETag; 304 on a match. */
+static void
+send_json_body(struct reply *rep, const struct route_req *req, int status,
+    char *body, size_t len, const char *etag)
 {
-	char etag[HASH_SHA256_LEN * 2 + 3], *body;
-	const char *inm;
-	size_t len;
-
-	body = root ? cJSON_PrintUnformatted(root) : NULL;
-	cJSON_Delete(root);
-	if (body == NULL || (len = strlen(body)) > GITHUB_MAX_JSON) {
-		free(body);
-		route_error(rep, 503);
-		return;
-	}
-	etag[0] = '"';
-	if (hash_hex(HASH_SHA256, body, len, etag + 1) != OTA_OK) {
-		free(body);
-		route_error(rep, 503);
-		return;
-	}
-	(void)!str_copy(etag + 1 + HASH_SHA256_LEN * 2, 3, "\"");
-	inm = req->header(req->header_ctx, "If-None-Match");
-	if (status == 200 && etag_match(inm, etag))
+	if (status == 200 && etag_match(req->header(req->header_ctx,
+	    "If-None-Match"), etag))
 		/* The body stays for its length; a 304 never carries it. */
 		status = 304;
 	reply_body(rep, status, GH_JSON_TYPE, body, len);
 	reply_add(rep, "ETag", "%s", etag);
 	reply_add(rep, "Cache-Control", "no-cache");
+}
+
+/* Renders root (consumed); NULL when it cannot (no memory, too large). */
+static char *
+render(cJSON *root, size_t *len, char etag[HASH_SHA256_LEN * 2 + 3])
+{
+	char *body = root ? cJSON_PrintUnformatted(root) : NULL;
+
+	cJSON_Delete(root);
+	if (body == NULL || (*len = strlen(body)) > GITHUB_MAX_JSON ||
+	    hash_hex(HASH_SHA256, body, *len, etag + 1) != OTA_OK) {
+		free(body);
+		return NULL;
+	}
+	etag[0] = '"';
+	etag[HASH_SHA256_LEN * 2 + 1] = '"';
+	etag[HASH_SHA256_LEN * 2 + 2] = '\0';
+	return body;
+}
+
+void
+github_json(struct reply *rep, const struct route_req *req, int status,
+    cJSON *root)
+{
+	char etag[HASH_SHA256_LEN * 2 + 3], *body;
+	size_t len;
+
+	if ((body = render(root, &len, etag)) == NULL) {
+		route_error(rep, 503);
+		return;
+	}
+	send_json_body(rep, req, status, body, len, etag);
 }
 
 void
@@ -129,10 +171,24 @@ github_json_error(struct reply *rep, const struct route_req *req, int status,
 	github_json(rep, req, status, o);
 }
 
+/* Sends root (consumed) and keeps a copy of the answer for the cache. */
 static void
 json_send(struct gh *g, int status, cJSON *root)
 {
-	github_json(g->rep, g->req, status, root);
+	struct gh_answer *a = &g->answer;
+	char *body;
+	size_t len;
+
+	if ((body = render(root, &len, a->etag)) == NULL) {
+		route_error(g->rep, 503);
+		return;
+	}
+	if (len <= GITHUB_CACHE_MAX_BODY && (a->body = malloc(len)) != NULL) {
+		memcpy(a->body, body, len);
+		a->len = len;
+		a->status = status;
+	}
+	send_json_body(g->rep, g->req, status, body, len, a->etag);
 }
 
 static void
@@ -682,6 +738,10 @@ send_blob(struct gh *g, const char *sha256, const char *md5,
 	(void)!str_copy(d.sha256, sizeof(d.sha256), sha256);
 	(void)!str_copy(d.md5, sizeof(d.md5), md5);
 	route_send_fd(g->req, fd, (uint64_t)sb.st_size, &d, type, g->rep);
+	g->answer.status = 200;
+	g->answer.type = type;
+	memcpy(g->answer.sha256, d.sha256, sizeof(d.sha256));
+	memcpy(g->answer.md5, d.md5, sizeof(d.md5));
 }
 
 /* /raw/{o}/{r}/[refs/tags/]{tag}/{path}, from segment i = owner. */
@@ -796,13 +856,86 @@ dispatch(struct gh *g, const struct target *t, const struct segs *s,
 		not_found(g);
 }
 
+struct github_cache *
+github_cache_new(void)
+{
+	return calloc(1, sizeof(struct github_cache));
+}
+
+static void
+slot_clear(struct gh_slot *sl)
+{
+	free(sl->key);
+	free(sl->a.body);
+	memset(sl, 0, sizeof(*sl));
+}
+
+void
+github_cache_free(struct github_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < GITHUB_CACHE_SLOTS; i++)
+		slot_clear(&c->slot[i]);
+	free(c);
+}
+
+/*
+ * What the answer depends on besides the store: the target, the Host
+ * (links are built from it) and the credentials (private repositories).
+ */
+static char *
+cache_key(const struct route_req *req, uint64_t *hash)
+{
+	const char *host = req->header(req->header_ctx, "Host");
+	const char *auth = req->header(req->header_ctx, "Authorization");
+	struct buf b;
+	char *key;
+	size_t i, len;
+
+	buf_init(&b, TARGET_MAX_PATH + TARGET_MAX_QUERY + GH_KEY_EXTRA);
+	if (buf_addf(&b, "%s\n%s\n%s", req->target, host ? host : "",
+	    auth ? auth : "") != OTA_OK || buf_add(&b, "", 1) != OTA_OK) {
+		buf_release(&b);
+		return NULL;
+	}
+	key = buf_take(&b, &len);
+	*hash = 1469598103934665603ULL;		/* FNV-1a */
+	for (i = 0; key[i] != '\0'; i++)
+		*hash = (*hash ^ (unsigned char)key[i]) * 1099511628211ULL;
+	return key;
+}
+
+/* Answers from slot sl; false if it cannot (then nothing was sent). */
+static bool
+replay(struct gh *g, const struct gh_slot *sl)
+{
+	char *body;
+
+	if (sl->a.body != NULL) {
+		if ((body = malloc(sl->a.len)) == NULL)
+			return false;
+		memcpy(body, sl->a.body, sl->a.len);
+		send_json_body(g->rep, g->req, sl->a.status, body, sl->a.len,
+		    sl->a.etag);
+		return true;
+	}
+	send_blob(g, sl->a.sha256, sl->a.md5, sl->a.type);
+	return true;
+}
+
 bool
 github_handle(const struct route_env *env, const struct route_req *req,
     const struct target *t, struct reply *rep)
 {
+	struct gh_slot *sl = NULL;
 	const char *host;
 	struct segs s;
 	struct gh g;
+	uint64_t gen = 0, hash = 0;
+	char *key = NULL;
 	bool raw_host;
 
 	if (env->store == NULL)
@@ -824,7 +957,28 @@ github_handle(const struct route_env *env, const struct route_req *req,
 	g.rep = rep;
 	base_url(&g);
 	pthread_mutex_lock(env->store_lock);
+	if (env->answers != NULL &&
+	    store_generation(env->store, &gen) == OTA_OK &&
+	    (key = cache_key(req, &hash)) != NULL) {
+		sl = &env->answers->slot[hash % GITHUB_CACHE_SLOTS];
+		if (sl->key != NULL && sl->gen == gen &&
+		    strcmp(sl->key, key) == 0 && replay(&g, sl)) {
+			pthread_mutex_unlock(env->store_lock);
+			free(key);
+			return true;
+		}
+	}
 	dispatch(&g, t, &s, raw_host);
+	if (sl != NULL && g.answer.status != 0) {
+		slot_clear(sl);
+		sl->gen = gen;
+		sl->key = key;
+		sl->a = g.answer;
+		key = NULL;
+		g.answer.body = NULL;
+	}
 	pthread_mutex_unlock(env->store_lock);
+	free(g.answer.body);
+	free(key);
 	return true;
 }

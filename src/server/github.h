@@ -35,6 +35,17 @@
 #define GITHUB_PER_PAGE_DEFAULT 30
 #define GITHUB_PER_PAGE_MAX 100
 #define GITHUB_MAX_BASE_URL 512
+#define GITHUB_CACHE_SLOTS 256		/* answers kept, direct-mapped */
+#define GITHUB_CACHE_MAX_BODY (64 * 1024)	/* larger ones are not kept */
+
+/*
+ * Answers already given, replayed while the store's generation (see
+ * store_generation) is unchanged; guarded by route_env.store_lock.
+ */
+struct github_cache;
+struct github_cache *github_cache_new(void);
+/* Accepts NULL. */
+void github_cache_free(struct github_cache *c);
 
 /*
  * Answers req if its target belongs to the release store; false (rep

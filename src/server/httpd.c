@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/str.h"
+#include "server/github.h"
 #include "server/httpd.h"
 #include "server/route.h"
 #include "common/banned.h"
@@ -504,6 +505,12 @@ httpd_start(const struct serve_config *cfg, struct filecache *cache,
 	h->env.cache = cache;
 	h->env.store = store;
 	h->env.store_lock = &h->store_lock;
+	if (store != NULL && (h->env.answers = github_cache_new()) == NULL) {
+		close(listen_fd);
+		free(h);
+		(void)!str_copy(err, errsz, "out of memory");
+		return NULL;
+	}
 	pthread_mutex_init(&h->store_lock, NULL);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -544,6 +551,7 @@ fail:
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->store_lock);
+	github_cache_free(h->env.answers);
 	free(h);
 	return NULL;
 }
@@ -595,5 +603,6 @@ httpd_stop(struct httpd *h, unsigned timeout_s)
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->store_lock);
+	github_cache_free(h->env.answers);
 	free(h);
 }

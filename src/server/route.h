@@ -31,6 +31,8 @@
 #define REPLY_MAX_VALUE 320
 #define REPLY_MAX_NOTE 256
 
+struct github_cache;
+
 struct reply_header {
 	const char *name;		/* static storage */
 	char value[REPLY_MAX_VALUE];
@@ -61,6 +63,7 @@ struct route_env {
 	struct filecache *cache;
 	struct store *store;		/* NULL: no release store */
 	pthread_mutex_t *store_lock;	/* held around every store call */
+	struct github_cache *answers;	/* NULL: no cache */
 };
 
 void reply_init(struct reply *rep);

@@ -21,6 +21,7 @@
 
 struct sdb {
 	sqlite3 *db;
+	sqlite3_stmt *data_version;	/* asked per request: kept prepared */
 	uint64_t own_commits;		/* data_version misses our own */
 };
 
@@ -230,6 +231,7 @@ s_close(void *db)
 
 	if (d == NULL)
 		return;
+	sqlite3_finalize(d->data_version);
 	sqlite3_close(d->db);
 	free(d);
 }
@@ -265,15 +267,17 @@ static enum ota_status
 s_generation(void *db, uint64_t *gen)
 {
 	struct sdb *d = db;
-	sqlite3_stmt *st = prep(d, "PRAGMA data_version");
 	int rc;
 
-	if (st == NULL)
+	if (d->data_version == NULL && sqlite3_prepare_v3(d->db,
+	    "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+	    &d->data_version, NULL) != SQLITE_OK)
 		return status_of(sqlite3_errcode(d->db));
-	rc = sqlite3_step(st);
+	rc = sqlite3_step(d->data_version);
 	if (rc == SQLITE_ROW)
-		*gen = (uint64_t)sqlite3_column_int64(st, 0) + d->own_commits;
-	sqlite3_finalize(st);
+		*gen = (uint64_t)sqlite3_column_int64(d->data_version, 0) +
+		    d->own_commits;
+	sqlite3_reset(d->data_version);
 	return rc == SQLITE_ROW ? OTA_OK : status_of(rc);
 }
 
