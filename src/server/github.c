@@ -531,6 +531,13 @@ release_by_ref(struct gh *g, const char *query, struct store_release *r)
 	}
 	if (str_has_prefix(ref, "refs/tags/"))
 		tag += strlen("refs/tags/");
+	/*
+	 * Query decoding made '+' a space, but updaters put the tag in the
+	 * URL as it is: "1.0.0+build.5". A version never has a space.
+	 */
+	for (char *p = ref; *p != '\0'; p++)
+		if (*p == ' ')
+			*p = '+';
 	return release_by_tag(g, tag, r);
 }
 
@@ -938,8 +945,6 @@ github_handle(const struct route_env *env, const struct route_req *req,
 	char *key = NULL;
 	bool raw_host;
 
-	if (env->store == NULL)
-		return false;
 	host = req->header(req->header_ctx, "Host");
 	raw_host = host != NULL && (strcasecmp(host, GITHUB_RAW_HOST) == 0 ||
 	    (str_has_prefix(host, GITHUB_RAW_HOST ":")));
@@ -955,6 +960,18 @@ github_handle(const struct route_env *env, const struct route_req *req,
 	g.env = env;
 	g.req = req;
 	g.rep = rep;
+	if (env->store == NULL) {
+		/*
+		 * /raw/ may be a catalog folder; the rest is the API, which
+		 * a device reaches only by its configuration: say why not.
+		 */
+		if (seg_is(&s, 0, "raw") && !raw_host)
+			return false;
+		log_warn("GitHub API request, but there is no release store "
+		    "(start with --data DIR, or publish with 'ota publish')");
+		json_error(&g, 404, "Not Found");
+		return true;
+	}
 	base_url(&g);
 	pthread_mutex_lock(env->store_lock);
 	if (env->answers != NULL &&

@@ -565,3 +565,129 @@ tl_hdrs_del(struct tl_hdrs *h, const char *name)
 	}
 	fail_msg("no header %s to delete", name);
 }
+
+int
+tl_exchange_eof(uint16_t port, const void *req, size_t n, int timeout_ms,
+    struct http_resp *out)
+{
+	struct timespec t0;
+	size_t len = 0, alloc = 65536, off = 0;
+	char *data, *end;
+	int fd = tl_connect(port);
+
+	memset(out, 0, sizeof(*out));
+	out->status = -1;
+	if (fd < 0)
+		return -1;
+	data = malloc(alloc);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (off < n) {
+		ssize_t w = send(fd, (const char *)req + off, n - off,
+		    MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		long left = timeout_ms - ms_since(&t0);
+		ssize_t r;
+
+		if (left <= 0) {
+			out->timed_out = true;
+			break;
+		}
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		if (len == alloc) {
+			if (alloc >= TL_MAX_RESPONSE)
+				break;
+			alloc *= 2;
+			data = realloc(data, alloc);
+		}
+		r = recv(fd, data + len, alloc - len, 0);
+		if (r <= 0) {
+			out->closed = true;
+			break;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	end = memmem(data, len, "\r\n\r\n", 4);
+	if (end != NULL) {
+		out->head_len = (size_t)(end - data) + 2;
+		out->head = malloc(out->head_len + 1);
+		memcpy(out->head, data, out->head_len);
+		out->head[out->head_len] = '\0';
+		if (sscanf(out->head, "HTTP/%*d.%*d %d", &out->status) != 1)
+			out->status = -1;
+		out->body_len = len - out->head_len - 2;
+		out->body = malloc(out->body_len + 1);
+		memcpy(out->body, end + 4, out->body_len);
+	} else {
+		out->body_len = len;
+		out->body = malloc(len + 1);
+		memcpy(out->body, data, len);
+	}
+	out->body[out->body_len] = '\0';
+	free(data);
+	return 0;
+}
+
+int
+tl_ota_run(const char *const *args, char *out, size_t outsz)
+{
+	const char *argv[64];
+	size_t len = 0;
+	int p[2], n = 0, i, st;
+	bool killed = false;
+	pid_t pid;
+	double t0 = tl_now();
+
+	argv[n++] = tl_ota_bin();
+	for (i = 0; args[i] != NULL && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		struct pollfd pf = { p[0], POLLIN, 0 };
+		char chunk[4096];
+		ssize_t r;
+
+		if (tl_now() - t0 > 30.0) {
+			kill(pid, SIGKILL);
+			killed = true;
+			break;
+		}
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		if ((r = read(p[0], chunk, sizeof(chunk))) <= 0)
+			break;
+		if (out != NULL && outsz > 0 && len < outsz - 1) {
+			size_t k = (size_t)r < outsz - 1 - len ? (size_t)r :
+			    outsz - 1 - len;
+
+			memcpy(out + len, chunk, k);
+			len += k;
+		}
+	}
+	close(p[0]);
+	if (out != NULL && outsz > 0)
+		out[len] = '\0';
+	if (waitpid(pid, &st, 0) != pid || killed)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -135,4 +135,22 @@ extern const char TL_H8[];
 /* The ESP32 (core 2.x) header block of §5. */
 extern const char TL_H32[];
 
+/*
+ * Sends req[n] on a new connection and reads until the server closes it
+ * (or timeout_ms passes), ignoring Content-Length, as HTTP/1.0 clients
+ * that read to EOF do (the MicroPython updaters). head and body are split
+ * at the first blank line; without one, everything is the body. closed
+ * tells whether EOF came. 0 if a connection was made, -1 if not.
+ */
+int tl_exchange_eof(uint16_t port, const void *req, size_t n, int timeout_ms,
+    struct http_resp *out);
+
+/*
+ * Runs tl_ota_bin() with args (NULL-terminated, without argv[0]) for up
+ * to 30 s, its stdout into out[outsz] (NUL-terminated, cut to fit; out may
+ * be NULL) and its stderr to ours. Returns the exit code, -1 if it was
+ * killed or could not run.
+ */
+int tl_ota_run(const char *const *args, char *out, size_t outsz);
+
 #endif
