@@ -32,6 +32,12 @@ int cmd_device(int argc, char **argv);
 void cmd_device_usage(void);
 int cmd_token(int argc, char **argv);
 void cmd_token_usage(void);
+int cmd_keygen(int argc, char **argv);
+void cmd_keygen_usage(void);
+int cmd_sign(int argc, char **argv);
+void cmd_sign_usage(void);
+int cmd_verify(int argc, char **argv);
+void cmd_verify_usage(void);
 
 /* Shared by the commands (cli_util.c). */
 

@@ -20,6 +20,12 @@ static const struct cli_command commands[] = {
 	  cmd_device, cmd_device_usage },
 	{ "token", "create, list or revoke API tokens",
 	  cmd_token, cmd_token_usage },
+	{ "keygen", "make an Ed25519 key pair for signing manifests",
+	  cmd_keygen, cmd_keygen_usage },
+	{ "sign", "re-sign a manifest: extend its expiry, rotate keys",
+	  cmd_sign, cmd_sign_usage },
+	{ "verify", "verify a signed manifest and the release it lists",
+	  cmd_verify, cmd_verify_usage },
 	{ "help", "show help for ota or one of its commands",
 	  cmd_help, help_usage },
 };

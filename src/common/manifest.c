@@ -45,18 +45,26 @@ static const char *const sig_fields[] = { "keyid", "sig" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Writes a one-line reason to err[errsz] (if err) and returns st. */
+/*
+ * Writes a one-line reason to err[errsz] (if err) and returns st. Names in
+ * it may come from untrusted input and the line ends up on a terminal, so
+ * every control byte and DEL in it is shown as '?'.
+ */
 __attribute__((format(printf, 4, 5)))
 static enum ota_status
 fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
 {
 	va_list ap;
+	char *c;
 
 	if (err == NULL || errsz == 0)
 		return st;
 	va_start(ap, fmt);
 	vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
+	for (c = err; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return st;
 }
 
@@ -252,11 +260,12 @@ files_valid(const struct manifest *m, char *err, size_t errsz)
 		const struct manifest_file *f = &m->files[i];
 
 		if (f->path == NULL || !manifest_path_valid(f->path))
-			return fail(err, errsz, OTA_E_INVALID, "files[%zu].path "
-			    "is not a normalised relative path", i);
+			return fail(err, errsz, OTA_E_INVALID,
+			    "files[%zu].path is not a normalised relative "
+			    "path", i);
 		if (f->size > (uint64_t)MANIFEST_MAX_INT)
-			return fail(err, errsz, OTA_E_INVALID, "%s: size is out "
-			    "of range", f->path);
+			return fail(err, errsz, OTA_E_INVALID,
+			    "%s: size is out of range", f->path);
 		if (memchr(f->sha256, '\0', sizeof(f->sha256)) == NULL ||
 		    !sha256_valid(f->sha256))
 			return fail(err, errsz, OTA_E_INVALID, "%s: sha256 is "
@@ -608,7 +617,8 @@ fields_exact(const cJSON *o, const char *const *names, size_t n,
 		    what);
 	for (c = o->child; c != NULL; c = c->next) {
 		for (i = 0; i < n; i++)
-			if (c->string != NULL && strcmp(c->string, names[i]) == 0)
+			if (c->string != NULL &&
+			    strcmp(c->string, names[i]) == 0)
 				break;
 		if (i == n)
 			return fail(err, errsz, OTA_E_INVALID, "%s: unknown "
@@ -625,7 +635,7 @@ fields_exact(const cJSON *o, const char *const *names, size_t n,
 	return OTA_OK;
 }
 
-/* The 64 signature bytes of entry e, already checked by envelope_check. */
+/* The 64 bytes of entry e's "sig"; false unless it is their base64. */
 static bool
 entry_sig(const cJSON *e, unsigned char sig[SIGN_SIG_LEN])
 {
@@ -710,26 +720,26 @@ signatures_verify(const cJSON *sigs, const struct buf *msg,
 
 /* String field key of o, copied into *out (the caller's). */
 static enum ota_status
-get_string(const cJSON *o, const char *key, char **out, char *err,
-    size_t errsz)
+get_string(const cJSON *o, const char *what, const char *key, char **out,
+    char *err, size_t errsz)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	if (!cJSON_IsString(v) || v->valuestring == NULL)
-		return fail(err, errsz, OTA_E_INVALID, "'%s' is not a string",
-		    key);
+		return fail(err, errsz, OTA_E_INVALID, "%s: '%s' is not a "
+		    "string", what, key);
 	if ((*out = strdup(v->valuestring)) == NULL)
 		return OTA_E_NOMEM;
 	return OTA_OK;
 }
 
 static enum ota_status
-get_uint(const cJSON *o, const char *key, uint64_t *out, char *err,
-    size_t errsz)
+get_uint(const cJSON *o, const char *what, const char *key, uint64_t *out,
+    char *err, size_t errsz)
 {
 	if (!json_uint(cJSON_GetObjectItemCaseSensitive(o, key), out))
-		return fail(err, errsz, OTA_E_INVALID, "'%s' is not an integer "
-		    "in 0..2^53-1", key);
+		return fail(err, errsz, OTA_E_INVALID, "%s: '%s' is not an "
+		    "integer in 0..2^53-1", what, key);
 	return OTA_OK;
 }
 
@@ -744,8 +754,9 @@ decode_file(const cJSON *o, size_t i, struct manifest_file *f, char *err,
 	(void)!str_fmt(what, sizeof(what), "files[%zu]", i);
 	if ((st = fields_exact(o, file_fields, NELEM(file_fields), what, err,
 	    errsz)) != OTA_OK ||
-	    (st = get_string(o, "path", &f->path, err, errsz)) != OTA_OK ||
-	    (st = get_uint(o, "size", &f->size, err, errsz)) != OTA_OK)
+	    (st = get_string(o, what, "path", &f->path, err, errsz)) !=
+	    OTA_OK ||
+	    (st = get_uint(o, what, "size", &f->size, err, errsz)) != OTA_OK)
 		return st;
 	h = cJSON_GetObjectItemCaseSensitive(o, "sha256");
 	if (!cJSON_IsString(h) || h->valuestring == NULL ||
@@ -772,16 +783,20 @@ decode_signed(const cJSON *o, struct manifest *m, char *err, size_t errsz)
 	    strcmp(type->valuestring, MANIFEST_TYPE) != 0)
 		return fail(err, errsz, OTA_E_INVALID, "_type is not '%s'",
 		    MANIFEST_TYPE);
-	if ((st = get_string(o, "repo", &m->repo, err, errsz)) != OTA_OK ||
-	    (st = get_string(o, "tag", &m->tag, err, errsz)) != OTA_OK ||
-	    (st = get_string(o, "version", &m->version, err, errsz)) !=
-	    OTA_OK ||
-	    (st = get_string(o, "channel", &m->channel, err, errsz)) !=
-	    OTA_OK ||
-	    (st = get_uint(o, "metadata_version", &m->metadata_version, err,
+	if ((st = get_string(o, "signed", "repo", &m->repo, err,
 	    errsz)) != OTA_OK ||
-	    (st = get_uint(o, "created", &created, err, errsz)) != OTA_OK ||
-	    (st = get_uint(o, "expires", &expires, err, errsz)) != OTA_OK)
+	    (st = get_string(o, "signed", "tag", &m->tag, err,
+	    errsz)) != OTA_OK ||
+	    (st = get_string(o, "signed", "version", &m->version, err,
+	    errsz)) != OTA_OK ||
+	    (st = get_string(o, "signed", "channel", &m->channel, err,
+	    errsz)) != OTA_OK ||
+	    (st = get_uint(o, "signed", "metadata_version",
+	    &m->metadata_version, err, errsz)) != OTA_OK ||
+	    (st = get_uint(o, "signed", "created", &created, err,
+	    errsz)) != OTA_OK ||
+	    (st = get_uint(o, "signed", "expires", &expires, err,
+	    errsz)) != OTA_OK)
 		return st;
 	m->created = (int64_t)created;
 	m->expires = (int64_t)expires;
@@ -800,22 +815,22 @@ decode_signed(const cJSON *o, struct manifest *m, char *err, size_t errsz)
 	for (f = files->child; f != NULL; f = f->next, m->nfiles++)
 		if ((st = decode_file(f, m->nfiles, &m->files[m->nfiles], err,
 		    errsz)) != OTA_OK) {
-			m->nfiles++;	/* so manifest_release frees its path */
+			/* Count it, so manifest_release frees its path. */
+			m->nfiles++;
 			return st;
 		}
 	return OTA_OK;
 }
 
-/* "2026-01-01T00:00:00Z" for t into out[outsz]. */
-static void
-format_utc(int64_t t, char *out, size_t outsz)
+void
+manifest_time_str(int64_t t, char out[MANIFEST_TIME_MAX])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
 	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		(void)!str_fmt(out, outsz, "%lld", (long long)t);
+	    strftime(out, MANIFEST_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)!str_fmt(out, MANIFEST_TIME_MAX, "%lld", (long long)t);
 }
 
 /*
@@ -831,7 +846,7 @@ parse(const char *text, size_t len, bool verify,
 	struct buf canon, again;
 	enum ota_status st;
 	cJSON *root = NULL;
-	char *copy = NULL, when[64];
+	char *copy = NULL, when[MANIFEST_TIME_MAX];
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&canon, MANIFEST_MAX_BYTES);
@@ -886,7 +901,7 @@ parse(const char *text, size_t len, bool verify,
 		goto out;
 	}
 	if (verify && out->expires <= now) {
-		format_utc(out->expires, when, sizeof(when));
+		manifest_time_str(out->expires, when);
 		st = fail(err, errsz, OTA_E_EXPIRED, "manifest expired at %s",
 		    when);
 	}

@@ -48,12 +48,13 @@
 #define MANIFEST_MAX_TAG 128
 #define MANIFEST_MAX_CHANNEL 32		/* 1-32 of [a-z0-9._-] */
 #define MANIFEST_MAX_INT 9007199254740991LL	/* 2^53 - 1 */
-#define MANIFEST_MAX_DEPTH 8		/* JSON nesting; the schema needs 4 */
+#define MANIFEST_MAX_DEPTH 8		/* JSON nesting; the schema has 4 */
 #define MANIFEST_MAX_DIR_DEPTH 64	/* directory levels check_dir walks */
 #define MANIFEST_SHA256_HEX 64
+#define MANIFEST_TIME_MAX 32		/* "2026-01-01T00:00:00Z" and NUL */
 
 struct manifest_file {
-	char *path;		/* relative, normalised: manifest_path_valid */
+	char *path;		/* see manifest_path_valid */
 	uint64_t size;
 	char sha256[MANIFEST_SHA256_HEX + 1];	/* lower-case hex */
 };
@@ -67,12 +68,12 @@ struct manifest_file {
 struct manifest {
 	char *repo;			/* "owner/name" */
 	char *tag;			/* as published, e.g. "v1.2.0" */
-	char *version;			/* normalised semver, e.g. "1.2.0" */
+	char *version;			/* normalised, e.g. "1.2.0" */
 	char *channel;			/* "stable", ... */
-	uint64_t metadata_version;	/* per repository, strictly increasing */
+	uint64_t metadata_version;	/* per repository, increasing */
 	int64_t created;		/* unix seconds, UTC */
 	int64_t expires;		/* unix seconds, UTC; > created */
-	struct manifest_file *files;	/* sorted by path (bytewise), unique */
+	struct manifest_file *files;	/* sorted bytewise by path */
 	size_t nfiles;			/* 1 .. MANIFEST_MAX_FILES */
 };
 
@@ -166,7 +167,19 @@ __attribute__((warn_unused_result))
 enum ota_status manifest_parse_unverified(const char *text, size_t len,
     struct manifest *out, char *err, size_t errsz);
 
-/* ---- a release on disk (manifest_check.c) ---- */
+/* t (unix seconds) as "2026-01-01T00:00:00Z", UTC, into out. */
+void manifest_time_str(int64_t t, char out[MANIFEST_TIME_MAX]);
+
+/* ---- files (manifest_check.c) ---- */
+
+/*
+ * Reads the manifest file at path into out (appended; init it with a cap
+ * of at least MANIFEST_MAX_BYTES). OTA_E_TOO_LARGE past MANIFEST_MAX_BYTES,
+ * OTA_E_NOTFOUND, OTA_E_FORBIDDEN (also for anything but a regular file),
+ * OTA_E_IO (errno set). Nothing is parsed.
+ */
+__attribute__((warn_unused_result))
+enum ota_status manifest_load(const char *path, struct buf *out);
 
 /*
  * Checks a release unpacked in dir against m: every file of m must be a

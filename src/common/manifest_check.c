@@ -26,18 +26,26 @@
 
 #define MANIFEST_READ_CHUNK (64 * 1024)
 
-/* Writes a one-line reason to err[errsz] (if err) and returns st. */
+/*
+ * Writes a one-line reason to err[errsz] (if err) and returns st. Names in
+ * it may come from untrusted input and the line ends up on a terminal, so
+ * every control byte and DEL in it is shown as '?'.
+ */
 __attribute__((format(printf, 4, 5)))
 static enum ota_status
 fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
 {
 	va_list ap;
+	char *c;
 
 	if (err == NULL || errsz == 0)
 		return st;
 	va_start(ap, fmt);
 	vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
+	for (c = err; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return st;
 }
 
@@ -104,18 +112,21 @@ out:
 	return st;
 }
 
-/* Explains a failed openat of rel (errno e). */
+/*
+ * Explains a failed openat of rel, errno e, at the component ending at
+ * rel[end]: a link is named where it is, a missing file by its whole path.
+ */
 static enum ota_status
-open_failed(const char *rel, int e, char *err, size_t errsz)
+open_failed(const char *rel, size_t end, int e, char *err, size_t errsz)
 {
 	if (e == ENOENT || e == ENOTDIR)
 		return fail(err, errsz, OTA_E_NOTFOUND, "%s: missing", rel);
 	if (e == ELOOP)
-		return fail(err, errsz, OTA_E_INVALID, "%s: symbolic link",
-		    rel);
+		return fail(err, errsz, OTA_E_INVALID, "%.*s: symbolic link",
+		    (int)end, rel);
 	errno = e;
-	return fail(err, errsz, ota_status_from_errno(e), "%s: cannot open: "
-	    "%s", rel, strerror(e));
+	return fail(err, errsz, ota_status_from_errno(e), "%.*s: cannot "
+	    "open: %s", (int)end, rel, strerror(e));
 }
 
 /*
@@ -129,6 +140,7 @@ open_below(int rootfd, const char *rel, int *fd, char *err, size_t errsz)
 	char comp[NAME_MAX + 1];
 	const char *p = rel, *s;
 	int dfd = rootfd, next, e;
+	struct stat sb;
 
 	*fd = -1;
 	while ((s = strchr(p, '/')) != NULL) {
@@ -137,10 +149,16 @@ open_below(int rootfd, const char *rel, int *fd, char *err, size_t errsz)
 		next = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 		e = errno;
+		/* Linux says ENOTDIR for a link with O_DIRECTORY: say link. */
+		if (next < 0 && e == ENOTDIR &&
+		    fstatat(dfd, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(sb.st_mode))
+			e = ELOOP;
 		if (dfd != rootfd)
 			close(dfd);
 		if (next < 0)
-			return open_failed(rel, e, err, errsz);
+			return open_failed(rel, (size_t)(s - rel), e, err,
+			    errsz);
 		dfd = next;
 		p = s + 1;
 	}
@@ -150,7 +168,7 @@ open_below(int rootfd, const char *rel, int *fd, char *err, size_t errsz)
 	e = errno;
 	if (dfd != rootfd)
 		close(dfd);
-	return *fd < 0 ? open_failed(rel, e, err, errsz) : OTA_OK;
+	return *fd < 0 ? open_failed(rel, strlen(rel), e, err, errsz) : OTA_OK;
 }
 
 /*
@@ -255,9 +273,9 @@ manifest_check_file(const struct manifest *m, const char *path, char *err,
 			if (strcmp(path_basename(m->files[i].path), base) != 0)
 				continue;
 			if (f != NULL)
-				return fail(err, errsz, OTA_E_INVALID, "several "
-				    "files in the manifest are called '%s'",
-				    base);
+				return fail(err, errsz, OTA_E_INVALID,
+				    "several files in the manifest are called "
+				    "'%s'", base);
 			f = &m->files[i];
 		}
 	}
@@ -270,5 +288,45 @@ manifest_check_file(const struct manifest *m, const char *path, char *err,
 		    "%s: cannot open: %s", path, strerror(errno));
 	st = fd_check(fd, f, err, errsz);
 	close(fd);
+	return st;
+}
+
+enum ota_status
+manifest_load(const char *path, struct buf *out)
+{
+	enum ota_status st = OTA_OK;
+	unsigned char *chunk = NULL;
+	size_t start = out->len;
+	struct stat sb;
+	int fd, e;
+
+	/* O_NONBLOCK: a FIFO at the name must not hang us in open. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0)
+		return ota_status_from_errno(errno);
+	if (fstat(fd, &sb) != 0)
+		st = OTA_E_IO;
+	else if (!S_ISREG(sb.st_mode))
+		st = OTA_E_FORBIDDEN;
+	else if ((chunk = malloc(MANIFEST_READ_CHUNK)) == NULL)
+		st = OTA_E_NOMEM;
+	while (st == OTA_OK) {
+		ssize_t r = read(fd, chunk, MANIFEST_READ_CHUNK);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			st = OTA_E_IO;
+		else if (r == 0)
+			break;
+		else if (out->len - start + (size_t)r > MANIFEST_MAX_BYTES)
+			st = OTA_E_TOO_LARGE;
+		else
+			st = buf_add(out, chunk, (size_t)r);
+	}
+	e = errno;
+	free(chunk);
+	close(fd);
+	errno = e;
 	return st;
 }

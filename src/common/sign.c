@@ -39,19 +39,24 @@ struct sign_key {
 	unsigned char pub[SIGN_PUBLIC_LEN];
 };
 
-/* Writes a one-line reason to err[errsz] (if err) and returns st. */
+/*
+ * Clears libcrypto's error queue, writes a one-line reason to err[errsz]
+ * (if err) and returns st. errno is kept for the caller.
+ */
 __attribute__((format(printf, 4, 5)))
 static enum ota_status
 fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
 {
+	int e = errno;
 	va_list ap;
 
 	ERR_clear_error();
-	if (err == NULL || errsz == 0)
-		return st;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
+	if (err != NULL && errsz > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	errno = e;
 	return st;
 }
 
@@ -103,47 +108,35 @@ key_file_read(const char *path, bool is_private, char *text, size_t textsz,
 	    O_NONBLOCK)) < 0)
 		return fail(err, errsz, ota_status_from_errno(errno),
 		    "cannot open key file '%s': %s", path, strerror(errno));
-	if (fstat(fd, &sb) != 0) {
+	if (fstat(fd, &sb) != 0)
 		st = fail(err, errsz, OTA_E_IO, "cannot stat key file '%s': "
 		    "%s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
+	else if (!S_ISREG(sb.st_mode))
 		st = fail(err, errsz, OTA_E_FORBIDDEN, "key file '%s' is not "
 		    "a regular file", path);
-		goto out;
-	}
-	if (is_private && (sb.st_mode & 077) != 0) {
+	else if (is_private && (sb.st_mode & 077) != 0)
 		st = fail(err, errsz, OTA_E_FORBIDDEN, "private key '%s' is "
 		    "accessible by others (mode %04o); run chmod 600 '%s'",
 		    path, (unsigned)(sb.st_mode & 07777), path);
-		goto out;
-	}
-	for (;;) {
+	while (st == OTA_OK) {
 		ssize_t r = read(fd, text + len, textsz - 1 - len);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
+		if (r < 0)
 			st = fail(err, errsz, OTA_E_IO, "cannot read key file "
 			    "'%s': %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
+		else if (r == 0)
 			break;
-		len += (size_t)r;
-		if (len == textsz - 1) {
+		else if ((len += (size_t)r) == textsz - 1)
 			st = fail(err, errsz, OTA_E_TOO_LARGE, "key file '%s' "
 			    "is larger than %d bytes", path,
 			    SIGN_MAX_KEY_FILE);
-			goto out;
-		}
 	}
 	text[len] = '\0';
-	if (strlen(text) != len)
+	if (st == OTA_OK && strlen(text) != len)
 		st = fail(err, errsz, OTA_E_INVALID, "key file '%s' holds a "
 		    "NUL byte", path);
-out:
 	close(fd);
 	return st;
 }
@@ -159,10 +152,10 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-/* A PEM private key in text into *k. */
+/* A PEM private key (public: a SubjectPublicKeyInfo) in text into *k. */
 static enum ota_status
-key_from_pem_private(const char *text, const char *path, struct sign_key **k,
-    char *err, size_t errsz)
+key_from_pem(const char *text, bool public, const char *path,
+    struct sign_key **k, char *err, size_t errsz)
 {
 	enum ota_status st;
 	EVP_PKEY *pkey;
@@ -174,12 +167,15 @@ key_from_pem_private(const char *text, const char *path, struct sign_key **k,
 		    "encrypted; ota reads unencrypted PKCS#8 keys only", path);
 	if ((bio = BIO_new_mem_buf(text, -1)) == NULL)
 		return fail(err, errsz, OTA_E_NOMEM, "out of memory");
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	if (public)
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
+	else
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	if (pkey == NULL)
 		return fail(err, errsz, OTA_E_INVALID, "key file '%s' holds no "
-		    "PEM private key", path);
-	if ((st = key_wrap(pkey, true, k)) == OTA_E_UNSUPPORTED)
+		    "readable PEM %s key", path, public ? "public" : "private");
+	if ((st = key_wrap(pkey, !public, k)) == OTA_E_UNSUPPORTED)
 		return fail(err, errsz, st, "key file '%s' is not an Ed25519 "
 		    "key", path);
 	if (st != OTA_OK)
@@ -198,7 +194,7 @@ sign_key_load_private(struct sign_key **k, const char *path, char *err,
 	*k = NULL;
 	st = key_file_read(path, true, text, sizeof(text), err, errsz);
 	if (st == OTA_OK)
-		st = key_from_pem_private(text, path, k, err, errsz);
+		st = key_from_pem(text, false, path, k, err, errsz);
 	OPENSSL_cleanse(text, sizeof(text));
 	return st;
 }
@@ -208,41 +204,22 @@ sign_key_load_public(struct sign_key **k, const char *path, char *err,
     size_t errsz)
 {
 	char text[SIGN_MAX_KEY_FILE + 1];
-	struct sign_key *key = NULL;
 	enum ota_status st;
-	EVP_PKEY *pkey;
-	BIO *bio;
 
 	*k = NULL;
 	if ((st = key_file_read(path, false, text, sizeof(text), err,
 	    errsz)) != OTA_OK)
-		goto out;
-	if (strstr(text, PEM_PUBLIC) != NULL) {
-		if ((bio = BIO_new_mem_buf(text, -1)) == NULL) {
-			st = fail(err, errsz, OTA_E_NOMEM, "out of memory");
-			goto out;
-		}
-		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
-		BIO_free(bio);
-		if (pkey == NULL) {
-			st = fail(err, errsz, OTA_E_INVALID, "key file '%s' "
-			    "holds a malformed PEM public key", path);
-			goto out;
-		}
-		if ((st = key_wrap(pkey, false, &key)) != OTA_OK)
-			st = fail(err, errsz, st, "key file '%s' is not an "
-			    "Ed25519 key", path);
-	} else if (strstr(text, PEM_BEGIN) != NULL) {
-		st = key_from_pem_private(text, path, &key, err, errsz);
-		if (st == OTA_OK)
-			key->priv = false;	/* only the public half is used */
-	} else if ((st = sign_key_from_text(&key, text)) != OTA_OK) {
+		;
+	else if (strstr(text, PEM_PUBLIC) != NULL)
+		st = key_from_pem(text, true, path, k, err, errsz);
+	else if (strstr(text, PEM_BEGIN) != NULL) {
+		/* A private key file: keep only what verifying needs. */
+		if ((st = key_from_pem(text, false, path, k, err, errsz)) ==
+		    OTA_OK)
+			(*k)->priv = false;
+	} else if ((st = sign_key_from_text(k, text)) != OTA_OK)
 		st = fail(err, errsz, st, "key file '%s' is not an ed25519 "
 		    "public key (\"%s BASE64\")", path, SIGN_ALG_NAME);
-	}
-	if (st == OTA_OK)
-		*k = key;
-out:
 	OPENSSL_cleanse(text, sizeof(text));
 	return st;
 }
@@ -409,7 +386,7 @@ private_pem(EVP_PKEY *pkey)
 	return bio;
 }
 
-/* OTA_E_EXISTS (with a reason) if anything, even a dangling link, is at path. */
+/* OTA_E_EXISTS (and why) if anything, even a dangling link, is at path. */
 static enum ota_status
 refuse_existing(const char *path, char *err, size_t errsz)
 {
@@ -421,6 +398,67 @@ refuse_existing(const char *path, char *err, size_t errsz)
 	if (errno != ENOENT)
 		return fail(err, errsz, ota_status_from_errno(errno),
 		    "cannot check '%s': %s", path, strerror(errno));
+	return OTA_OK;
+}
+
+/* Starts an atomic replacement of path with p[n]: written and fsynced. */
+static enum ota_status
+stage(struct fsatomic *a, const char *path, const void *p, size_t n,
+    mode_t mode, char *err, size_t errsz)
+{
+	enum ota_status st;
+
+	if ((st = fsatomic_open(a, path, mode)) == OTA_OK &&
+	    (st = fsatomic_write_chunk(a, p, n)) == OTA_OK &&
+	    fsync(a->fd) != 0)
+		st = OTA_E_IO;
+	if (st != OTA_OK) {
+		st = fail(err, errsz, st, "cannot write '%s': %s", path,
+		    strerror(errno));
+		fsatomic_abort(a);
+	}
+	return st;
+}
+
+/*
+ * Writes the pair. Two names cannot appear in one atomic step, so both
+ * files are complete and on disk under temp names before either is
+ * renamed, and the renames follow each other: the private key first, then
+ * the public key. A crash between them (a directory fsync apart) leaves a
+ * private key without its public half, which is derived from the private
+ * key (sign_key_load_public reads a .key) and so can be rewritten; the
+ * other order would leave a public key nothing can sign for, which
+ * keygen then refuses to replace without force. A failure (not a crash)
+ * removes what was written.
+ */
+static enum ota_status
+write_pair(const char *priv_path, const void *priv, size_t privlen,
+    const char *pub_path, const char *pub, char *err, size_t errsz)
+{
+	struct fsatomic a = { 0 }, b = { 0 };
+	enum ota_status st;
+	int e;
+
+	if ((st = stage(&a, priv_path, priv, privlen, SIGN_PRIVATE_MODE, err,
+	    errsz)) != OTA_OK)
+		return st;
+	if ((st = stage(&b, pub_path, pub, strlen(pub), SIGN_PUBLIC_MODE, err,
+	    errsz)) != OTA_OK) {
+		fsatomic_abort(&a);
+		return st;
+	}
+	if ((st = fsatomic_commit(&a)) != OTA_OK) {
+		fsatomic_abort(&b);
+		return fail(err, errsz, st, "cannot write '%s': %s", priv_path,
+		    strerror(errno));
+	}
+	if ((st = fsatomic_commit(&b)) != OTA_OK) {
+		e = errno;
+		(void)unlink(priv_path);
+		errno = e;
+		return fail(err, errsz, st, "cannot write '%s': %s", pub_path,
+		    strerror(e));
+	}
 	return OTA_OK;
 }
 
@@ -437,7 +475,7 @@ sign_keygen(const char *priv_path, const char *pub_path, bool force,
 	long len;
 
 	if (strcmp(priv_path, pub_path) == 0)
-		return fail(err, errsz, OTA_E_INVALID, "private and public "
+		return fail(err, errsz, OTA_E_INVALID, "the private and public "
 		    "key files must differ");
 	if (!force &&
 	    ((st = refuse_existing(priv_path, err, errsz)) != OTA_OK ||
@@ -449,31 +487,17 @@ sign_keygen(const char *priv_path, const char *pub_path, bool force,
 		return fail(err, errsz, OTA_E_IO, "cannot generate a key");
 	}
 	/* key_wrap takes pkey; pem holds its own copy of the private text. */
-	if ((st = key_wrap(pkey, true, &k)) != OTA_OK) {
-		st = fail(err, errsz, st, "cannot generate a key");
+	if ((st = key_wrap(pkey, true, &k)) != OTA_OK ||
+	    (st = sign_key_public_text(k, line, sizeof(line) - 1)) != OTA_OK ||
+	    (len = BIO_get_mem_data(pem, &data)) <= 0) {
+		st = fail(err, errsz, st ? st : OTA_E_IO, "cannot generate a "
+		    "key");
 		goto out;
 	}
-	if ((st = sign_key_public_text(k, line, sizeof(line) - 1)) != OTA_OK)
-		goto out;
 	line[strlen(line) + 1] = '\0';
 	line[strlen(line)] = '\n';
-	len = BIO_get_mem_data(pem, &data);
-	if ((st = fsatomic_write(priv_path, data, (size_t)len,
-	    SIGN_PRIVATE_MODE)) != OTA_OK) {
-		st = fail(err, errsz, st, "cannot write '%s': %s", priv_path,
-		    strerror(errno));
-		goto out;
-	}
-	if ((st = fsatomic_write(pub_path, line, strlen(line),
-	    SIGN_PUBLIC_MODE)) != OTA_OK) {
-		int e = errno;
-
-		/* Never leave a private key whose public half is missing. */
-		(void)unlink(priv_path);
-		st = fail(err, errsz, st, "cannot write '%s': %s", pub_path,
-		    strerror(e));
-		goto out;
-	}
+	st = write_pair(priv_path, data, (size_t)len, pub_path, line, err,
+	    errsz);
 out:
 	BIO_free(pem);
 	sign_key_free(k);

@@ -41,24 +41,29 @@ struct sign_key;
 /*
  * Makes a new key pair: the private key to priv_path (mode 0600) and the
  * public key line to pub_path (mode 0644), each written atomically
- * (fsatomic). Unless force is set, OTA_E_EXISTS if either path exists
- * (checked before anything is written; a file created by someone else in
- * between would be replaced). If the public key cannot be written, the new
- * private key is removed again, so a failure never leaves a mismatched
- * pair. err[errsz] (may be NULL) gets a one-line reason naming the file.
+ * (fsatomic). Unless force is set, OTA_E_EXISTS if anything (even a
+ * dangling link) is at either path; this is checked before anything is
+ * written, so a file created by someone else in between would be replaced.
+ * Both are written in full before either is renamed into place, the
+ * private key first. A failure removes what it wrote; only a crash
+ * between the two renames can leave priv_path without pub_path (the
+ * public half can then be derived from it; see sign.c).
+ * OTA_E_INVALID if both paths are the same; otherwise errors of fsatomic
+ * (errno set). err[errsz] (may be NULL) gets a one-line reason.
  */
 __attribute__((warn_unused_result))
 enum ota_status sign_keygen(const char *priv_path, const char *pub_path,
     bool force, char *err, size_t errsz);
 
 /*
- * Loads a private key file into *k (the caller's, sign_key_free). Errors,
- * each with a one-line reason in err[errsz] (may be NULL):
- * OTA_E_FORBIDDEN if group or others have any access to the file (the
- * reason says to chmod 600 it) or it is not a regular file,
- * OTA_E_UNSUPPORTED if it is a key of another type or encrypted,
- * OTA_E_INVALID if it is not a PEM private key, OTA_E_NOTFOUND,
- * OTA_E_TOO_LARGE past SIGN_MAX_KEY_FILE, OTA_E_IO.
+ * Loads a private key file into *k (the caller's, sign_key_free; NULL on
+ * failure). Errors, each with a one-line reason in err[errsz] (err may be
+ * NULL): OTA_E_FORBIDDEN if group or others have any access to the file
+ * (the reason says to chmod 600 it) or it is not a regular file;
+ * OTA_E_UNSUPPORTED if it is a key of another type, or encrypted;
+ * OTA_E_INVALID if it holds no PEM private key; OTA_E_TOO_LARGE past
+ * SIGN_MAX_KEY_FILE; OTA_E_NOTFOUND and OTA_E_IO (errno set) as open and
+ * read fail.
  */
 __attribute__((warn_unused_result))
 enum ota_status sign_key_load_private(struct sign_key **k, const char *path,
@@ -68,9 +73,8 @@ enum ota_status sign_key_load_private(struct sign_key **k, const char *path,
  * Loads a public key into *k from a file holding the public key line
  * (as sign_key_from_text), a PEM "PUBLIC KEY" or a PEM private key, of
  * which only the public half is kept (so `--key x.key` works wherever a
- * public key is wanted; its permissions are not checked here, since
- * nothing is signed with it). Errors as sign_key_load_private, without
- * OTA_E_FORBIDDEN for the mode.
+ * public key is wanted; the mode is not checked, since nothing is signed
+ * with it). Errors as sign_key_load_private, without the mode rule.
  */
 __attribute__((warn_unused_result))
 enum ota_status sign_key_load_public(struct sign_key **k, const char *path,
