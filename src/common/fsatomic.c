@@ -7,10 +7,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fsatomic.h"
@@ -238,6 +240,37 @@ fsatomic_is_temp_name(const char *name)
 	return memcmp(p - taglen, TMP_TAG, taglen) == 0;
 }
 
+/* The writer's pid in a temp name ".<base>.tmp.<pid>.<n>"; -1 if none. */
+static long
+temp_pid(const char *name)
+{
+	const char *last = strrchr(name, '.'), *p = last;
+	long pid = 0;
+
+	if (last == NULL || !skip_digits_back(name, &p) || p == name ||
+	    *--p != '.')
+		return -1;
+	while (*++p != '.')
+		pid = pid * 10 + (*p - '0');
+	return pid > 0 && pid < (1L << 30) ? pid : -1;
+}
+
+/*
+ * A temp is a crash's leftover when its writer is gone, or when it has
+ * not been written for FSATOMIC_STALE_SECONDS (its pid may be reused).
+ */
+static bool
+temp_is_stale(const char *name, const struct stat *sb)
+{
+	long pid = temp_pid(name);
+
+	if (time(NULL) - sb->st_mtime > FSATOMIC_STALE_SECONDS)
+		return true;
+	if (pid < 0 || pid == (long)getpid())
+		return pid < 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 enum ota_status
 fsatomic_clean_stale(const char *dir)
 {
@@ -253,7 +286,8 @@ fsatomic_clean_stale(const char *dir)
 		if (!fsatomic_is_temp_name(de->d_name))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb,
-		    AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+		    AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode) ||
+		    !temp_is_stale(de->d_name, &sb))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) != 0 &&
 		    errno != ENOENT && st == OTA_OK)

@@ -37,6 +37,8 @@
 
 #include <ota/status.h>
 
+#define FSATOMIC_STALE_SECONDS (24 * 3600)
+
 /* Bytes of the final name kept in a temp name (NAME_MAX is 255). */
 #define FSATOMIC_BASE_MAX 200
 /* Temp names tried before giving up on EEXIST (stale temps, pid reuse). */
@@ -109,8 +111,11 @@ enum ota_status fsatomic_fsync_dir(const char *dir);
 
 /*
  * Removes the leftovers of a crash from dir: regular files named like our
- * temps (".<base>.tmp.<digits>.<digits>"). Call it only while no writer is
- * active in dir (at startup), since a live writer's temp looks the same.
+ * temps (".<base>.tmp.<pid>.<n>") whose writing process is gone, or that
+ * nobody wrote to for FSATOMIC_STALE_SECONDS (pids get reused). Another
+ * process's write in progress is left alone, so any process may call it;
+ * for processes on other machines (shared storage) only the age counts
+ * if their pid happens to be alive here.
  * OTA_E_NOTFOUND if dir does not exist; the first other failure is
  * returned after trying every entry.
  */

@@ -272,9 +272,9 @@ open_removes_stale(void **state)
 
 	(void)state;
 	blobstore_free(bs);
-	tl_path(path, sizeof(path), "blobs/tmp/.blob.tmp.4242.7");
+	tl_path(path, sizeof(path), "blobs/tmp/.blob.tmp.1073741823.7");
 	assert_int_equal(tl_write_file(path, "half", 4), 0);
-	tl_path(path, sizeof(path), "blobs/sha256/.x.tmp.1.2");
+	tl_path(path, sizeof(path), "blobs/sha256/.x.tmp.1073741823.2");
 	assert_int_equal(tl_write_file(path, "half", 4), 0);
 	bs = open_store();
 	assert_int_equal(count_in("blobs/tmp"), 0);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -229,8 +232,9 @@ failure_leaves_old(void **state)
 static void
 stale_cleanup(void **state)
 {
-	static const char *const stale[] = { ".fw.bin.tmp.123.0",
-	    ".a.tmp.1.99", ".x.y.tmp.4.5" };
+	/* No process has pid 1073741823 (pid_max is at most 2^22). */
+	static const char *const stale[] = { ".fw.bin.tmp.1073741823.0",
+	    ".a.tmp.1073741823.99", ".x.y.tmp.1073741823.5" };
 	static const char *const keep[] = { "fw.bin", ".fw.bin.tmp.",
 	    ".fw.tmp.1", ".fw.tmp.1.x", "..tmp.1.2", "fw.tmp.1.2",
 	    ".fw.tmp.1.2.bak", ".hidden" };
@@ -260,6 +264,40 @@ stale_cleanup(void **state)
 	assert_int_equal(fsatomic_clean_stale(path), OTA_E_NOTFOUND);
 }
 
+/* A temp whose writer still runs is kept, unless untouched for a day. */
+static void
+stale_live_writer(void **state)
+{
+	char live[PATH_MAX * 2], old[PATH_MAX * 2], name[64];
+	struct timespec ts[2];
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if ((pid = fork()) == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	snprintf(name, sizeof(name), ".fw.bin.tmp.%ld.0", (long)pid);
+	tl_path(live, sizeof(live), name);
+	assert_int_equal(tl_write_file(live, "w", 1), 0);
+	snprintf(name, sizeof(name), ".old.bin.tmp.%ld.1", (long)pid);
+	tl_path(old, sizeof(old), name);
+	assert_int_equal(tl_write_file(old, "w", 1), 0);
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - FSATOMIC_STALE_SECONDS - 60;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, old, ts, 0), 0);
+	assert_int_equal(fsatomic_clean_stale(tl_dir), OTA_OK);
+	assert_int_equal(access(live, F_OK), 0);
+	assert_int_not_equal(access(old, F_OK), 0);
+	/* Once the writer is gone its temp is a leftover. */
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(fsatomic_clean_stale(tl_dir), OTA_OK);
+	assert_int_not_equal(access(live, F_OK), 0);
+}
+
 static void
 fsync_dir(void **state)
 {
@@ -286,6 +324,7 @@ main(void)
 		T(long_name),
 		T(failure_leaves_old),
 		T(stale_cleanup),
+		T(stale_live_writer),
 		T(fsync_dir),
 	};
 
