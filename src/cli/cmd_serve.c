@@ -93,8 +93,10 @@ cmd_serve_usage(void)
 "  -h, --help              show this help\n"
 "\n"
 "Routes: GET /_catalog?op=list&path=DIR lists a folder as JSON;\n"
-"GET /FILE sends an image with x-MD5 and x-SHA256; /repos/OWNER/REPO/...\n"
-"and /raw/... answer MicroPython updaters from the store. See ota-serve(8).\n",
+"GET /FILE sends an image with x-MD5 and x-SHA256. From the store:\n"
+"/repos/OWNER/REPO/... and /raw/... answer MicroPython updaters,\n"
+"/esp/OWNER/REPO gives ESP boards the newest firmware for them, /api/v1/\n"
+"publishes with a token. See ota-serve(8) and docs/api.md.\n",
 	    CONFIG_DEFAULT_MAX_CONNECTIONS, CONFIG_DEFAULT_READ_TIMEOUT,
 	    CONFIG_DEFAULT_IDLE_TIMEOUT, CONFIG_DEFAULT_TOTAL_TIMEOUT,
 	    CONFIG_DEFAULT_SHUTDOWN_TIMEOUT);

@@ -134,12 +134,14 @@ cmd_token(int argc, char **argv)
 				if (list[i].repo_id != 0)
 					(void)!store_repo_get_id(s,
 					    list[i].repo_id, &repo);
-				printf("%-6lld %-8s %-30s %s%s%s\n",
+				char full[2 * STORE_MAX_NAME + 2] = "*";
+
+				if (list[i].repo_id != 0)
+					(void)!str_fmt(full, sizeof(full),
+					    "%s/%s", repo.owner, repo.name);
+				printf("%-6lld %-8s %-30s %s\n",
 				    (long long)list[i].id,
-				    store_scope_name(list[i].scope),
-				    list[i].repo_id ? repo.owner : "*",
-				    list[i].repo_id ? "/" : "",
-				    list[i].repo_id ? repo.name : "",
+				    store_scope_name(list[i].scope), full,
 				    list[i].name);
 			}
 			free(list);

@@ -168,6 +168,9 @@ api_upload_begin(const struct route_env *env, const struct route_req *req,
 	if ((status = match(u, req->method, path)) != 0) {
 		api_error(rep, req, status, status == 404 ? "Not Found" :
 		    "Method Not Allowed");
+		if (status == 405)
+			reply_add(rep, "Allow", "%s", u->op == API_BLOB ?
+			    "PUT" : "POST");
 		free(u);
 		return NULL;
 	}
@@ -371,6 +374,24 @@ do_change(struct route_upload *u, const struct route_req *req,
 	store_release_release(&r);
 }
 
+/* The body as one JSON object and nothing after it but space; or NULL. */
+static cJSON *
+parse_object(struct buf *b)
+{
+	const char *end = NULL;
+	cJSON *o;
+
+	if (buf_add(b, "", 1) != OTA_OK)
+		return NULL;
+	o = cJSON_ParseWithOpts(b->data, &end, 0);
+	if (o == NULL || !cJSON_IsObject(o) || end == NULL ||
+	    end + strspn(end, " \t\r\n") != b->data + b->len - 1) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 void
 api_upload_end(struct route_upload *u, const struct route_req *req,
     struct reply *rep)
@@ -405,9 +426,7 @@ api_upload_end(struct route_upload *u, const struct route_req *req,
 		github_json(rep, req, 201, out);
 		goto out;
 	}
-	if (u->body.len > 0 &&
-	    ((in = cJSON_ParseWithLength(u->body.data, u->body.len)) == NULL ||
-	    !cJSON_IsObject(in))) {
+	if (u->body.len > 0 && (in = parse_object(&u->body)) == NULL) {
 		api_error(rep, req, 400, "Problems parsing JSON");
 		goto out;
 	}

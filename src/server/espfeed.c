@@ -89,8 +89,14 @@ choose_release(const struct route_env *env, const struct store_repo *repo,
 	if (have_dev && dev.channel[0] != '\0')
 		(void)!str_copy(channel, sizeof(channel), dev.channel);
 	else if (url_query_get(query, "channel", channel, sizeof(channel)) !=
-	    OTA_OK || !publish_channel_valid(channel))
+	    OTA_OK)
 		(void)!str_copy(channel, sizeof(channel), STORE_DEFAULT_CHANNEL);
+	else if (!publish_channel_valid(channel)) {
+		log_warn("/esp/%s/%s?channel=: not a channel name (1-32 of a-z "
+		    "0-9 . _ -); offering %s", repo->owner, repo->name,
+		    STORE_DEFAULT_CHANNEL);
+		(void)!str_copy(channel, sizeof(channel), STORE_DEFAULT_CHANNEL);
+	}
 	return store_release_latest(env->store, repo->id, channel, r);
 }
 

@@ -496,6 +496,35 @@ releases_list(struct gh *g, const char *query)
 	json_send(g, 200, arr);
 }
 
+/* /releases/{id}, the "url" of a release object. */
+static void
+releases_id(struct gh *g, const char *text)
+{
+	struct store_release *list;
+	enum ota_status st;
+	uint64_t id;
+	size_t i, n;
+
+	if (parse_u64(text, 1, INT64_MAX, &id) != OTA_OK) {
+		not_found(g);
+		return;
+	}
+	st = store_release_list(g->env->store, g->repo.id, STORE_LIST_ALL,
+	    NULL, &list, &n);
+	if (st != OTA_OK) {
+		store_failed(g, st, "the releases");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (list[i].id == (int64_t)id && !list[i].draft)
+			break;
+	if (i < n)
+		json_send(g, 200, release_json(g, &list[i]));
+	else
+		not_found(g);
+	store_releases_free(list, n);
+}
+
 static void
 releases_tag(struct gh *g, const char *tag)
 {
@@ -816,6 +845,15 @@ dispatch(struct gh *g, const struct target *t, const struct segs *s,
 			raw_file(g, s, o);
 		return;
 	}
+	if (seg_is(s, 0, "api") && !seg_is(s, 2, "repos")) {
+		/* PUT /api/v1/blobs is api.c's; nothing else is here. */
+		if (seg_is(s, 2, "blobs") && s->n == 3) {
+			json_error(g, 405, "Method Not Allowed: use PUT");
+			reply_add(g->rep, "Allow", "PUT");
+		} else
+			not_found(g);
+		return;
+	}
 	o = seg_is(s, 0, "api") ? 3 : 1;	/* api/v1/repos/ or repos/ */
 	if ((st = repo_open(g, s, o)) != OTA_OK) {
 		if (st == OTA_E_NOTFOUND)
@@ -844,6 +882,8 @@ dispatch(struct gh *g, const struct target *t, const struct segs *s,
 			releases_list(g, t->query);
 		else if (s->n == 5 && seg_is(s, 4, "latest"))
 			releases_latest(g);
+		else if (s->n == 5 && seg_copy(s, 4, tag, sizeof(tag)))
+			releases_id(g, tag);
 		else if (s->n == 6 && seg_is(s, 4, "tags") &&
 		    seg_copy(s, 5, tag, sizeof(tag)))
 			releases_tag(g, tag);
@@ -951,8 +991,7 @@ github_handle(const struct route_env *env, const struct route_req *req,
 	split(t->path, &s);
 	if (!raw_host && !(seg_is(&s, 0, "repos") && s.n >= 4) &&
 	    !(seg_is(&s, 0, "raw") && s.n >= 5) &&
-	    !(seg_is(&s, 0, "api") && seg_is(&s, 1, "v1") &&
-	    seg_is(&s, 2, "repos")))
+	    !(seg_is(&s, 0, "api") && seg_is(&s, 1, "v1")))
 		return false;
 	if (raw_host && s.n < 4)
 		return false;

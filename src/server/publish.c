@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/fsatomic.h"
 #include "common/hash.h"
+#include "common/log.h"
 #include "common/manifest.h"
 #include "common/path.h"
 #include "common/semver.h"
@@ -169,6 +171,73 @@ walk(struct collector *c, int dfd, const char *src, const char *path,
 }
 
 static int
+str_order(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The first path that is also a directory of another ("main" beside
+ * "main/app.py"), which no filesystem can hold; NULL if none. sorted is
+ * sorted bytewise.
+ */
+static const char *
+path_clash(const char *const *sorted, size_t n,
+    char prefix[STORE_MAX_ASSET_PATH + 1])
+{
+	const char *key = prefix;
+	const char *slash;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		for (slash = strchr(sorted[i], '/'); slash != NULL;
+		    slash = strchr(slash + 1, '/')) {
+			size_t len = (size_t)(slash - sorted[i]);
+
+			if (len > STORE_MAX_ASSET_PATH)
+				break;
+			memcpy(prefix, sorted[i], len);
+			prefix[len] = '\0';
+			if (bsearch(&key, sorted, n, sizeof(*sorted),
+			    str_order) != NULL)
+				return sorted[i];
+		}
+	return NULL;
+}
+
+/*
+ * Refuses paths (sorted here) with one that is not a relative, normalised
+ * path, a duplicate, or a file where another needs a directory.
+ */
+static enum ota_status
+paths_check(const char **sorted, size_t n, char *err, size_t errsz)
+{
+	char prefix[STORE_MAX_ASSET_PATH + 1];
+	const char *clash;
+	size_t i;
+
+	qsort(sorted, n, sizeof(*sorted), str_order);
+	for (i = 0; i < n; i++)
+		if (!asset_path_valid(sorted[i])) {
+			(void)!str_fmt(err, errsz, "file path '%.200s' is not "
+			    "a relative, normalised path", sorted[i]);
+			return OTA_E_INVALID;
+		}
+	for (i = 1; i < n; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+			(void)!str_fmt(err, errsz, "'%.200s' appears twice in "
+			    "the release", sorted[i]);
+			return OTA_E_INVALID;
+		}
+	if ((clash = path_clash(sorted, n, prefix)) != NULL) {
+		(void)!str_fmt(err, errsz, "'%.200s' would be both a file and "
+		    "the directory of '%.200s'", prefix, clash);
+		return OTA_E_INVALID;
+	}
+	return OTA_OK;
+}
+
+static int
 file_order(const void *a, const void *b)
 {
 	return strcmp(((const struct publish_file *)a)->path,
@@ -252,6 +321,14 @@ publish_collect(const char *const *paths, size_t npaths,
 				rc = OTA_E_INVALID;
 				break;
 			}
+	}
+	if (rc == OTA_OK) {
+		const char **names = calloc(c.n, sizeof(*names));
+
+		for (i = 0; names != NULL && i < c.n; i++)
+			names[i] = c.f[i].path;
+		rc = names ? paths_check(names, c.n, err, errsz) : OTA_E_NOMEM;
+		free(names);
 	}
 	if (rc != OTA_OK) {
 		publish_files_free(c.f, c.n);
@@ -544,16 +621,28 @@ publish_release(struct store *s, const struct publish_opts *o,
 {
 	char version[STORE_MAX_TAG + 1];
 	struct store_asset *assets;
+	const char **names;
 	enum ota_status rc;
+	size_t i;
 
 	err[0] = '\0';
 	if ((rc = check_opts(o, version, sizeof(version), err, errsz)) !=
 	    OTA_OK)
 		return rc;
-	if (nfiles == 0) {
-		(void)!str_fmt(err, errsz, "no files to publish");
+	if (nfiles == 0 || nfiles > STORE_MAX_ASSETS) {
+		(void)!str_fmt(err, errsz, nfiles == 0 ? "no files to publish: "
+		    "a release needs at least one" : "more than %d files",
+		    STORE_MAX_ASSETS);
 		return OTA_E_INVALID;
 	}
+	if ((names = calloc(nfiles, sizeof(*names))) == NULL)
+		return OTA_E_NOMEM;
+	for (i = 0; i < nfiles; i++)
+		names[i] = files[i].path;
+	rc = paths_check(names, nfiles, err, errsz);
+	free(names);
+	if (rc != OTA_OK)
+		return rc;
 	if ((assets = calloc(nfiles, sizeof(*assets))) == NULL)
 		return OTA_E_NOMEM;
 	if ((rc = store_files(s, files, nfiles, assets, err, errsz)) == OTA_OK)
@@ -577,6 +666,7 @@ publish_blobs(struct store *s, const struct publish_opts *o,
 {
 	char version[STORE_MAX_TAG + 1];
 	struct store_asset *assets;
+	const char **names;
 	enum ota_status rc;
 	struct stat sb;
 	size_t i;
@@ -587,19 +677,20 @@ publish_blobs(struct store *s, const struct publish_opts *o,
 	    OTA_OK)
 		return rc;
 	if (nrefs == 0 || nrefs > STORE_MAX_ASSETS) {
-		(void)!str_fmt(err, errsz, "a release has 1 to %d files, not "
-		    "%zu", STORE_MAX_ASSETS, nrefs);
+		(void)!str_fmt(err, errsz, nrefs == 0 ? "no files to publish: "
+		    "a release needs at least one" : "more than %d files",
+		    STORE_MAX_ASSETS);
 		return OTA_E_INVALID;
 	}
 	qsort(refs, nrefs, sizeof(*refs), ref_order);
-	for (i = 0; i < nrefs; i++) {
-		if (!asset_path_valid(refs[i].path) ||
-		    (i > 0 && strcmp(refs[i - 1].path, refs[i].path) == 0)) {
-			(void)!str_fmt(err, errsz, "file path '%.200s' is not "
-			    "valid or not unique", refs[i].path);
-			return OTA_E_INVALID;
-		}
-	}
+	if ((names = calloc(nrefs, sizeof(*names))) == NULL)
+		return OTA_E_NOMEM;
+	for (i = 0; i < nrefs; i++)
+		names[i] = refs[i].path;
+	rc = paths_check(names, nrefs, err, errsz);
+	free(names);
+	if (rc != OTA_OK)
+		return rc;
 	if ((assets = calloc(nrefs, sizeof(*assets))) == NULL)
 		return OTA_E_NOMEM;
 	for (i = 0, rc = OTA_OK; i < nrefs && rc == OTA_OK; i++) {
@@ -750,11 +841,19 @@ publish_repo_key(struct store *s, const char *owner, const char *name,
     size_t errsz)
 {
 	char priv[PATH_MAX], pub[PATH_MAX], dir[PATH_MAX];
+	char text[SIGN_PUBLIC_TEXT_MAX + 1];
+	struct store_repo repo;
 	enum ota_status rc;
+	struct stat sb;
 
 	*key = NULL;
 	if (created != NULL)
 		*created = false;
+	/* Names are case-insensitive: the key is filed under the store's. */
+	if (store_repo_get(s, owner, name, &repo) == OTA_OK) {
+		owner = repo.owner;
+		name = repo.name;
+	}
 	if ((rc = publish_key_path(s, owner, name, ".key", priv,
 	    sizeof(priv))) != OTA_OK ||
 	    (rc = publish_key_path(s, owner, name, ".pub", pub, sizeof(pub)))
@@ -764,6 +863,15 @@ publish_repo_key(struct store *s, const char *owner, const char *name,
 		return rc;
 	}
 	rc = sign_key_load_private(key, priv, err, errsz);
+	if (rc == OTA_OK && stat(pub, &sb) != 0 && errno == ENOENT &&
+	    sign_key_public_text(*key, text, sizeof(text) - 1) == OTA_OK) {
+		/* Devices are given the .pub: put back one that went missing. */
+		(void)!str_copy(text + strlen(text), 2, "\n");
+		if (fsatomic_write(pub, text, strlen(text), SIGN_PUBLIC_MODE) !=
+		    OTA_OK)
+			log_warn("cannot write public key '%s': %s", pub,
+			    strerror(errno));
+	}
 	if (rc != OTA_E_NOTFOUND || !create)
 		return rc;
 	(void)!str_fmt(dir, sizeof(dir), "%s/%s", store_dir(s),

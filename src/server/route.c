@@ -342,7 +342,8 @@ route_send_fd(const struct route_req *req, int fd, uint64_t size,
 	rep->length = size;
 	rep->status = 200;
 	reply_add(rep, "Content-Type", "%s", type);
-	reply_add(rep, "x-MD5", "%s", d->md5);
+	if (d->md5[0] != '\0')
+		reply_add(rep, "x-MD5", "%s", d->md5);
 	reply_add(rep, "x-SHA256", "%s", d->sha256);
 	reply_add(rep, "ETag", "%s", etag);
 	reply_add(rep, "Accept-Ranges", "bytes");

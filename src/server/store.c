@@ -362,17 +362,26 @@ store_release_latest(struct store *s, int64_t repo_id, const char *channel,
 {
 	struct store_release *list;
 	enum ota_status rc;
-	size_t n;
+	size_t i, n;
 
 	store_release_init(out);
-	rc = store_release_list(s, repo_id, STORE_LIST_ELIGIBLE, channel,
-	    &list, &n);
+	if (channel == NULL)
+		channel = STORE_DEFAULT_CHANNEL;
+	rc = store_release_list(s, repo_id, STORE_LIST_ELIGIBLE, NULL, &list,
+	    &n);
 	if (rc != OTA_OK)
 		return rc;
-	if (n == 0)
+	/* Highest first: the first of channel or of the default wins. */
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i].channel, channel) == 0 ||
+		    strcmp(list[i].channel, STORE_DEFAULT_CHANNEL) == 0)
+			break;
+	if (i == n) {
+		store_releases_free(list, n);
 		return OTA_E_NOTFOUND;
-	*out = list[0];
-	list[0].notes = NULL;
+	}
+	*out = list[i];
+	list[i].notes = NULL;
 	store_releases_free(list, n);
 	return OTA_OK;
 }

@@ -14,7 +14,7 @@
  * This module knows releases and versions, not HTTP and not JSON.
  *
  * A store is used by one thread at a time; the server serialises access
- * with its own lock (store_lock). Reads by the server and writes by an
+ * with one lock (route_env.store_lock). Reads by the server and writes by an
  * `ota publish` in another process may run at once (WAL).
  */
 #ifndef OTA_STORE_H
@@ -201,7 +201,11 @@ __attribute__((warn_unused_result))
 enum ota_status store_release_list(struct store *s, int64_t repo_id,
     enum store_filter filter, const char *channel,
     struct store_release **out, size_t *n);
-/* The highest eligible release of channel; OTA_E_NOTFOUND if none. */
+/*
+ * The highest eligible release of channel or of the default channel: a
+ * channel adds releases to "stable", it never holds a device back from a
+ * newer stable one (channel NULL: the default). OTA_E_NOTFOUND if none.
+ */
 __attribute__((warn_unused_result))
 enum ota_status store_release_latest(struct store *s, int64_t repo_id,
     const char *channel, struct store_release *out);

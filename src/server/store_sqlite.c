@@ -22,7 +22,6 @@
 struct sdb {
 	sqlite3 *db;
 	sqlite3_stmt *data_version;	/* asked per request: kept prepared */
-	uint64_t own_commits;		/* data_version misses our own */
 };
 
 static const char *const schema_v1 =
@@ -248,15 +247,12 @@ static enum ota_status
 s_tx(void *db, enum store_tx op)
 {
 	struct sdb *d = db;
-	enum ota_status rc = OTA_OK;
 
 	switch (op) {
 	case STORE_TX_BEGIN:
 		return exec(d, "BEGIN IMMEDIATE");
 	case STORE_TX_COMMIT:
-		if ((rc = exec(d, "COMMIT")) == OTA_OK)
-			d->own_commits++;
-		return rc;
+		return exec(d, "COMMIT");
 	case STORE_TX_ROLLBACK:
 		return exec(d, "ROLLBACK");
 	}
@@ -275,8 +271,9 @@ s_generation(void *db, uint64_t *gen)
 		return status_of(sqlite3_errcode(d->db));
 	rc = sqlite3_step(d->data_version);
 	if (rc == SQLITE_ROW)
+		/* data_version misses this connection's own writes. */
 		*gen = (uint64_t)sqlite3_column_int64(d->data_version, 0) +
-		    d->own_commits;
+		    (uint64_t)sqlite3_total_changes64(d->db);
 	sqlite3_reset(d->data_version);
 	return rc == SQLITE_ROW ? OTA_OK : status_of(rc);
 }
