@@ -587,7 +587,8 @@ record_release(struct store *s, const struct publish_opts *o,
 		goto rollback;
 	}
 	r.draft = o->draft;
-	r.prerelease = o->prerelease;
+	/* "2.0.0-rc.1" is a pre-release whether or not the flag was given. */
+	r.prerelease = o->prerelease || strchr(version, '-') != NULL;
 	r.created = (int64_t)time(NULL);
 	r.published = o->draft ? 0 : r.created;
 	if ((rc = sign_manifest(s, &repo, &r, assets, nassets, o->keys,

@@ -43,7 +43,7 @@ struct publish_opts {
 	const char *channel;	/* NULL: STORE_DEFAULT_CHANNEL */
 	const char *notes;	/* NULL: none */
 	bool draft;
-	bool prerelease;
+	bool prerelease;	/* also implied by a SemVer pre-release tag */
 	bool force;		/* replace a release with the same tag */
 	unsigned expires_days;	/* 0: PUBLISH_DEFAULT_EXPIRES_DAYS */
 	struct sign_key *const *keys;	/* sign the manifest with these */
@@ -54,8 +54,10 @@ struct publish_opts {
  * Expands paths (files, or directories walked recursively) into files,
  * sorted by asset path. A file's asset path is its last component; a
  * directory's files keep their paths below the directory's last component
- * ("src/main" gives "main/app.py", "main/lib/x.py"). Symbolic links,
- * devices and duplicate asset paths are refused. err[errsz] names the
+ * ("src/main" gives "main/app.py", "main/lib/x.py"). A PATH itself may
+ * be a symbolic link (published under its own name); links, devices and
+ * sockets inside a directory, duplicate asset paths and a path that is
+ * both a file and a directory are refused. err[errsz] names the
  * offending path.
  */
 __attribute__((warn_unused_result))

@@ -1081,12 +1081,12 @@ flags_channel_case(void **state)
 	assert_true(r.published > 0);
 	store_release_release(&r);
 	/*
-	 * The prerelease flag is the caller's: a pre-release version
-	 * published without it is a normal release (and can be "latest").
+	 * A pre-release version is a pre-release even without the flag:
+	 * "1.2.0-rc.1" never becomes "latest" until promoted.
 	 */
 	o = opts("1.2.0-rc.1");
 	publish_ok(&o, &r);
-	assert_false(r.prerelease);
+	assert_true(r.prerelease);
 	assert_string_equal(r.version, "1.2.0-rc.1");
 	store_release_release(&r);
 
