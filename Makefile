@@ -40,9 +40,16 @@ fuzz:
 bench: all
 	./bench/bench.sh
 
-# Start the server on the bundled example catalog (README's first command).
+# Start the server on the bundled example catalog (README's first command),
+# with two example releases in build/run-data: demo/app (a MicroPython
+# module) and demo/blink (an ESP8266 image). Each is published once.
+RUN_DATA = build/run-data
 run: deps all
-	./build/ota serve --catalog examples/catalog
+	@./build/ota release show --data $(RUN_DATA) demo/app 1.0.0 >/dev/null 2>&1 || \
+		./build/ota publish --data $(RUN_DATA) demo/app 1.0.0 examples/module/main
+	@./build/ota release show --data $(RUN_DATA) demo/blink 1.0.0 >/dev/null 2>&1 || \
+		./build/ota publish --data $(RUN_DATA) demo/blink 1.0.0 examples/catalog/blink-1.0.0.bin
+	./build/ota serve --catalog examples/catalog --data $(RUN_DATA)
 
 clean:
 	rm -rf build build-asan build-release build-fuzz

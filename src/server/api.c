@@ -338,8 +338,8 @@ do_publish(struct route_upload *u, const struct route_req *req,
 		api_error(rep, req, change_status(st), err);
 		return;
 	}
-	log_info("api: %s published %s/%s %s (%zu files, metadata version "
-	    "%llu)", u->who, u->owner, u->name, r.tag, n,
+	log_info("api: %s published %s/%s %s (%zu file%s, metadata version "
+	    "%llu)", u->who, u->owner, u->name, r.tag, n, n == 1 ? "" : "s",
 	    (unsigned long long)r.metadata_version);
 	github_json(rep, req, 201, release_summary(u, &r));
 	store_release_release(&r);

@@ -502,8 +502,9 @@ make_room(struct store *s, const struct store_repo *repo,
 				rc = store_release_delete(s, list[i].id);
 			else {
 				(void)!str_fmt(err, errsz, "%s/%s already has "
-				    "release %s (use --force to replace it)",
-				    repo->owner, repo->name, o->tag);
+				    "release %s; replacing it needs --force "
+				    "(API: \"force\": true)", repo->owner,
+				    repo->name, o->tag);
 				rc = OTA_E_EXISTS;
 			}
 		} else if (strcmp(list[i].version, version) == 0) {
