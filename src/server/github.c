@@ -766,8 +766,8 @@ send_blob(struct gh *g, const char *sha256, const char *md5,
 	}
 	if (st != OTA_OK) {
 		log_error("release store: blob %s of %s/%s is unreadable: %s "
-		    "(run 'ota verify' on the store)", sha256, g->repo.owner,
-		    g->repo.name, ota_status_str(st));
+		    "(restore the store's blobs from a backup)", sha256,
+		    g->repo.owner, g->repo.name, ota_status_str(st));
 		route_error(g->rep, 500);
 		return;
 	}

@@ -125,6 +125,20 @@ parse(struct http_resp *r, char *data, size_t len, bool head)
 	return r->body_len >= strtoull(cl, NULL, 10);
 }
 
+/* "Connection: close" in the request's bytes (not NUL-terminated). */
+static bool
+has_close(const void *req, size_t n)
+{
+	static const char want[] = "connection: close";
+	const char *p = req;
+	size_t i;
+
+	for (i = 0; i + sizeof(want) - 1 <= n; i++)
+		if (strncasecmp(p + i, want, sizeof(want) - 1) == 0)
+			return true;
+	return false;
+}
+
 int
 tl_exchange_fd(int fd, const void *req, size_t n, bool head, int timeout_ms,
     struct http_resp *out)
@@ -174,7 +188,7 @@ tl_exchange_fd(int fd, const void *req, size_t n, bool head, int timeout_ms,
 		(void)parse(out, data, len, head);
 	/* A complete answer to a closing request: wait for the close. */
 	if (done && !out->closed && (memmem(req, n, "HTTP/1.0\r\n", 10) ||
-	    strcasestr((const char *)req, "Connection: close"))) {
+	    has_close(req, n))) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		char extra[512];
 		ssize_t r;
