@@ -14,7 +14,6 @@
  * attacker which field failed).
  */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,29 +43,6 @@ static const char *const file_fields[] = { "path", "sha256", "size" };
 static const char *const sig_fields[] = { "keyid", "sig" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/*
- * Writes a one-line reason to err[errsz] (if err) and returns st. Names in
- * it may come from untrusted input and the line ends up on a terminal, so
- * every control byte and DEL in it is shown as '?'.
- */
-__attribute__((format(printf, 4, 5)))
-static enum ota_status
-fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
-{
-	va_list ap;
-	char *c;
-
-	if (err == NULL || errsz == 0)
-		return st;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	for (c = err; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return st;
-}
 
 void
 manifest_release(struct manifest *m)
@@ -200,18 +176,18 @@ versions_valid(const struct manifest *m, char *err, size_t errsz)
 
 	if (strlen(m->tag) == 0 || strlen(m->tag) > MANIFEST_MAX_TAG ||
 	    has_control(m->tag) || semver_parse(m->tag, &t) != OTA_OK)
-		return fail(err, errsz, OTA_E_INVALID, "tag is not a version "
+		return str_fail(err, errsz, OTA_E_INVALID, "tag is not a version "
 		    "of at most %d bytes", MANIFEST_MAX_TAG);
 	if (semver_parse(m->version, &v) != OTA_OK ||
 	    str_fmt(norm, sizeof(norm), "%llu.%llu.%llu%s%s",
 	    (unsigned long long)v.major, (unsigned long long)v.minor,
 	    (unsigned long long)v.patch, v.pre[0] ? "-" : "", v.pre) !=
 	    OTA_OK || strcmp(norm, m->version) != 0)
-		return fail(err, errsz, OTA_E_INVALID, "version '%s' is not "
+		return str_fail(err, errsz, OTA_E_INVALID, "version '%s' is not "
 		    "a normalised version (MAJOR.MINOR.PATCH[-PRE])",
 		    m->version);
 	if (semver_cmp(&t, &v) != 0)
-		return fail(err, errsz, OTA_E_INVALID, "version '%s' is not "
+		return str_fail(err, errsz, OTA_E_INVALID, "version '%s' is not "
 		    "the version of tag '%s'", m->version, m->tag);
 	return OTA_OK;
 }
@@ -254,24 +230,24 @@ files_valid(const struct manifest *m, char *err, size_t errsz)
 
 	if (m->files == NULL || m->nfiles == 0 ||
 	    m->nfiles > MANIFEST_MAX_FILES)
-		return fail(err, errsz, OTA_E_INVALID, "a release lists 1 to "
+		return str_fail(err, errsz, OTA_E_INVALID, "a release lists 1 to "
 		    "%d files, not %zu", MANIFEST_MAX_FILES, m->nfiles);
 	for (i = 0; i < m->nfiles; i++) {
 		const struct manifest_file *f = &m->files[i];
 
 		if (f->path == NULL || !manifest_path_valid(f->path))
-			return fail(err, errsz, OTA_E_INVALID,
+			return str_fail(err, errsz, OTA_E_INVALID,
 			    "files[%zu].path is not a normalised relative "
 			    "path", i);
 		if (f->size > (uint64_t)MANIFEST_MAX_INT)
-			return fail(err, errsz, OTA_E_INVALID,
+			return str_fail(err, errsz, OTA_E_INVALID,
 			    "%s: size is out of range", f->path);
 		if (memchr(f->sha256, '\0', sizeof(f->sha256)) == NULL ||
 		    !sha256_valid(f->sha256))
-			return fail(err, errsz, OTA_E_INVALID, "%s: sha256 is "
+			return str_fail(err, errsz, OTA_E_INVALID, "%s: sha256 is "
 			    "not 64 lower-case hex digits", f->path);
 		if (i > 0 && strcmp(m->files[i - 1].path, f->path) >= 0)
-			return fail(err, errsz, OTA_E_INVALID, "files are not "
+			return str_fail(err, errsz, OTA_E_INVALID, "files are not "
 			    "sorted by path and unique at '%s'", f->path);
 	}
 	/* A name cannot be a file and a directory: "a" beside "a/b". */
@@ -280,7 +256,7 @@ files_valid(const struct manifest *m, char *err, size_t errsz)
 
 		for (s = strchr(p, '/'); s != NULL; s = strchr(s + 1, '/'))
 			if (file_find(m, p, (size_t)(s - p)) >= 0)
-				return fail(err, errsz, OTA_E_INVALID, "'%.*s' "
+				return str_fail(err, errsz, OTA_E_INVALID, "'%.*s' "
 				    "is listed as a file and as a directory of "
 				    "'%s'", (int)(s - p), p, p);
 	}
@@ -294,27 +270,27 @@ manifest_validate(const struct manifest *m, char *err, size_t errsz)
 
 	if (m->repo == NULL || m->tag == NULL || m->version == NULL ||
 	    m->channel == NULL)
-		return fail(err, errsz, OTA_E_INVALID, "repo, tag, version "
+		return str_fail(err, errsz, OTA_E_INVALID, "repo, tag, version "
 		    "and channel are required");
 	if (!repo_valid(m->repo))
-		return fail(err, errsz, OTA_E_INVALID, "repo is not "
+		return str_fail(err, errsz, OTA_E_INVALID, "repo is not "
 		    "owner/name (each 1-%d of A-Z a-z 0-9 . _ -)",
 		    MANIFEST_MAX_NAME);
 	if ((st = versions_valid(m, err, errsz)) != OTA_OK)
 		return st;
 	if (!channel_valid(m->channel))
-		return fail(err, errsz, OTA_E_INVALID, "channel is not 1-%d "
+		return str_fail(err, errsz, OTA_E_INVALID, "channel is not 1-%d "
 		    "of a-z 0-9 . _ -", MANIFEST_MAX_CHANNEL);
 	if (m->metadata_version < 1 ||
 	    m->metadata_version > (uint64_t)MANIFEST_MAX_INT)
-		return fail(err, errsz, OTA_E_INVALID, "metadata_version is "
+		return str_fail(err, errsz, OTA_E_INVALID, "metadata_version is "
 		    "out of range");
 	if (m->created < 0 || m->created > MANIFEST_MAX_INT ||
 	    m->expires < 0 || m->expires > MANIFEST_MAX_INT)
-		return fail(err, errsz, OTA_E_INVALID, "created or expires "
+		return str_fail(err, errsz, OTA_E_INVALID, "created or expires "
 		    "is out of range");
 	if (m->expires <= m->created)
-		return fail(err, errsz, OTA_E_INVALID, "expires is not after "
+		return str_fail(err, errsz, OTA_E_INVALID, "expires is not after "
 		    "created");
 	return files_valid(m, err, errsz);
 }
@@ -613,7 +589,7 @@ fields_exact(const cJSON *o, const char *const *names, size_t n,
 	size_t i;
 
 	if (!cJSON_IsObject(o))
-		return fail(err, errsz, OTA_E_INVALID, "%s is not an object",
+		return str_fail(err, errsz, OTA_E_INVALID, "%s is not an object",
 		    what);
 	for (c = o->child; c != NULL; c = c->next) {
 		for (i = 0; i < n; i++)
@@ -621,16 +597,16 @@ fields_exact(const cJSON *o, const char *const *names, size_t n,
 			    strcmp(c->string, names[i]) == 0)
 				break;
 		if (i == n)
-			return fail(err, errsz, OTA_E_INVALID, "%s: unknown "
+			return str_fail(err, errsz, OTA_E_INVALID, "%s: unknown "
 			    "field '%.64s'", what, c->string ? c->string : "");
 		if (seen & 1u << i)
-			return fail(err, errsz, OTA_E_INVALID, "%s: field '%s' "
+			return str_fail(err, errsz, OTA_E_INVALID, "%s: field '%s' "
 			    "appears twice", what, names[i]);
 		seen |= 1u << i;
 	}
 	for (i = 0; i < n; i++)
 		if (!(seen & 1u << i))
-			return fail(err, errsz, OTA_E_INVALID, "%s: missing "
+			return str_fail(err, errsz, OTA_E_INVALID, "%s: missing "
 			    "field '%s'", what, names[i]);
 	return OTA_OK;
 }
@@ -664,14 +640,14 @@ envelope_check(const cJSON *root, const cJSON **sigs, const cJSON **sgn,
 	*sigs = cJSON_GetObjectItemCaseSensitive(root, ENV_SIGNATURES);
 	*sgn = cJSON_GetObjectItemCaseSensitive(root, ENV_SIGNED);
 	if (!cJSON_IsArray(*sigs))
-		return fail(err, errsz, OTA_E_INVALID, "signatures is not an "
+		return str_fail(err, errsz, OTA_E_INVALID, "signatures is not an "
 		    "array");
 	if (!cJSON_IsObject(*sgn))
-		return fail(err, errsz, OTA_E_INVALID, "signed is not an "
+		return str_fail(err, errsz, OTA_E_INVALID, "signed is not an "
 		    "object");
 	for (e = (*sigs)->child; e != NULL; e = e->next) {
 		if (++n > MANIFEST_MAX_SIGNATURES)
-			return fail(err, errsz, OTA_E_INVALID, "more than %d "
+			return str_fail(err, errsz, OTA_E_INVALID, "more than %d "
 			    "signatures", MANIFEST_MAX_SIGNATURES);
 		if ((st = fields_exact(e, sig_fields, NELEM(sig_fields),
 		    "signature", err, errsz)) != OTA_OK)
@@ -679,10 +655,10 @@ envelope_check(const cJSON *root, const cJSON **sigs, const cJSON **sgn,
 		id = cJSON_GetObjectItemCaseSensitive(e, "keyid");
 		if (!cJSON_IsString(id) || id->valuestring == NULL ||
 		    !sha256_valid(id->valuestring))
-			return fail(err, errsz, OTA_E_INVALID, "signature "
+			return str_fail(err, errsz, OTA_E_INVALID, "signature "
 			    "keyid is not 64 lower-case hex digits");
 		if (!entry_sig(e, sig))
-			return fail(err, errsz, OTA_E_INVALID, "signature sig "
+			return str_fail(err, errsz, OTA_E_INVALID, "signature sig "
 			    "is not the base64 of %d bytes", SIGN_SIG_LEN);
 	}
 	return OTA_OK;
@@ -726,7 +702,7 @@ get_string(const cJSON *o, const char *what, const char *key, char **out,
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	if (!cJSON_IsString(v) || v->valuestring == NULL)
-		return fail(err, errsz, OTA_E_INVALID, "%s: '%s' is not a "
+		return str_fail(err, errsz, OTA_E_INVALID, "%s: '%s' is not a "
 		    "string", what, key);
 	if ((*out = strdup(v->valuestring)) == NULL)
 		return OTA_E_NOMEM;
@@ -738,7 +714,7 @@ get_uint(const cJSON *o, const char *what, const char *key, uint64_t *out,
     char *err, size_t errsz)
 {
 	if (!json_uint(cJSON_GetObjectItemCaseSensitive(o, key), out))
-		return fail(err, errsz, OTA_E_INVALID, "%s: '%s' is not an "
+		return str_fail(err, errsz, OTA_E_INVALID, "%s: '%s' is not an "
 		    "integer in 0..2^53-1", what, key);
 	return OTA_OK;
 }
@@ -761,7 +737,7 @@ decode_file(const cJSON *o, size_t i, struct manifest_file *f, char *err,
 	h = cJSON_GetObjectItemCaseSensitive(o, "sha256");
 	if (!cJSON_IsString(h) || h->valuestring == NULL ||
 	    str_copy(f->sha256, sizeof(f->sha256), h->valuestring) != OTA_OK)
-		return fail(err, errsz, OTA_E_INVALID, "%s.sha256 is not 64 "
+		return str_fail(err, errsz, OTA_E_INVALID, "%s.sha256 is not 64 "
 		    "lower-case hex digits", what);
 	return OTA_OK;
 }
@@ -781,7 +757,7 @@ decode_signed(const cJSON *o, struct manifest *m, char *err, size_t errsz)
 	type = cJSON_GetObjectItemCaseSensitive(o, "_type");
 	if (!cJSON_IsString(type) || type->valuestring == NULL ||
 	    strcmp(type->valuestring, MANIFEST_TYPE) != 0)
-		return fail(err, errsz, OTA_E_INVALID, "_type is not '%s'",
+		return str_fail(err, errsz, OTA_E_INVALID, "_type is not '%s'",
 		    MANIFEST_TYPE);
 	if ((st = get_string(o, "signed", "repo", &m->repo, err,
 	    errsz)) != OTA_OK ||
@@ -802,13 +778,13 @@ decode_signed(const cJSON *o, struct manifest *m, char *err, size_t errsz)
 	m->expires = (int64_t)expires;
 	files = cJSON_GetObjectItemCaseSensitive(o, "files");
 	if (!cJSON_IsArray(files))
-		return fail(err, errsz, OTA_E_INVALID, "'files' is not an "
+		return str_fail(err, errsz, OTA_E_INVALID, "'files' is not an "
 		    "array");
 	for (f = files->child; f != NULL; f = f->next)
 		if (++n > MANIFEST_MAX_FILES)
 			break;
 	if (n == 0 || n > MANIFEST_MAX_FILES)
-		return fail(err, errsz, OTA_E_INVALID, "a release lists 1 to "
+		return str_fail(err, errsz, OTA_E_INVALID, "a release lists 1 to "
 		    "%d files", MANIFEST_MAX_FILES);
 	if ((m->files = calloc(n, sizeof(*m->files))) == NULL)
 		return OTA_E_NOMEM;
@@ -852,13 +828,13 @@ parse(const char *text, size_t len, bool verify,
 	buf_init(&canon, MANIFEST_MAX_BYTES);
 	buf_init(&again, MANIFEST_MAX_BYTES);
 	if (len > MANIFEST_MAX_BYTES) {
-		st = fail(err, errsz, OTA_E_INVALID, "manifest is larger "
+		st = str_fail(err, errsz, OTA_E_INVALID, "manifest is larger "
 		    "than %d bytes", MANIFEST_MAX_BYTES);
 		goto out;
 	}
 	/* cJSON stops at a NUL; what follows one must not pass unseen. */
 	if (memchr(text, '\0', len) != NULL) {
-		st = fail(err, errsz, OTA_E_INVALID, "manifest holds a NUL "
+		st = str_fail(err, errsz, OTA_E_INVALID, "manifest holds a NUL "
 		    "byte");
 		goto out;
 	}
@@ -871,21 +847,21 @@ parse(const char *text, size_t len, bool verify,
 	/* Length len + 1 and "require NUL": no bytes after the value. */
 	if ((root = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1)) ==
 	    NULL) {
-		st = fail(err, errsz, OTA_E_INVALID, "manifest is not JSON");
+		st = str_fail(err, errsz, OTA_E_INVALID, "manifest is not JSON");
 		goto out;
 	}
 	if ((st = envelope_check(root, &sigs, &sgn, err, errsz)) != OTA_OK)
 		goto out;
 	if ((st = canon_value(&canon, sgn, 1)) != OTA_OK) {
 		if (st != OTA_E_NOMEM)
-			st = fail(err, errsz, OTA_E_INVALID, "signed part is "
+			st = str_fail(err, errsz, OTA_E_INVALID, "signed part is "
 			    "not canonical JSON material (a float, boolean, "
 			    "null, duplicate key, deep nesting or bad UTF-8)");
 		goto out;
 	}
 	if (verify && signatures_verify(sigs, &canon, trusted, ntrusted) !=
 	    OTA_OK) {
-		st = fail(err, errsz, OTA_E_SIGNATURE, "bad signature: none "
+		st = str_fail(err, errsz, OTA_E_SIGNATURE, "bad signature: none "
 		    "by a trusted key verifies");
 		goto out;
 	}
@@ -896,13 +872,13 @@ parse(const char *text, size_t len, bool verify,
 		goto out;
 	if (again.len != canon.len ||
 	    memcmp(again.data, canon.data, canon.len) != 0) {
-		st = fail(err, errsz, OTA_E_INVALID, "signed part does not "
+		st = str_fail(err, errsz, OTA_E_INVALID, "signed part does not "
 		    "serialise back to itself");
 		goto out;
 	}
 	if (verify && out->expires <= now) {
 		manifest_time_str(out->expires, when);
-		st = fail(err, errsz, OTA_E_EXPIRED, "manifest expired at %s",
+		st = str_fail(err, errsz, OTA_E_EXPIRED, "manifest expired at %s",
 		    when);
 	}
 out:

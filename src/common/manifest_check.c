@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,29 +24,6 @@
 #include "common/banned.h"
 
 #define MANIFEST_READ_CHUNK (64 * 1024)
-
-/*
- * Writes a one-line reason to err[errsz] (if err) and returns st. Names in
- * it may come from untrusted input and the line ends up on a terminal, so
- * every control byte and DEL in it is shown as '?'.
- */
-__attribute__((format(printf, 4, 5)))
-static enum ota_status
-fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
-{
-	va_list ap;
-	char *c;
-
-	if (err == NULL || errsz == 0)
-		return st;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	for (c = err; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return st;
-}
 
 /*
  * Checks the regular file open on fd against f: size first (cheap), then
@@ -66,13 +42,13 @@ fd_check(int fd, const struct manifest_file *f, char *err, size_t errsz)
 	size_t dlen = 0;
 
 	if (fstat(fd, &sb) != 0)
-		return fail(err, errsz, OTA_E_IO, "%s: cannot stat: %s",
+		return str_fail(err, errsz, OTA_E_IO, "%s: cannot stat: %s",
 		    f->path, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
-		return fail(err, errsz, OTA_E_INVALID, "%s: not a regular file",
+		return str_fail(err, errsz, OTA_E_INVALID, "%s: not a regular file",
 		    f->path);
 	if ((uint64_t)sb.st_size != f->size)
-		return fail(err, errsz, OTA_E_INVALID, "%s: size mismatch "
+		return str_fail(err, errsz, OTA_E_INVALID, "%s: size mismatch "
 		    "(%llu bytes, manifest says %llu)", f->path,
 		    (unsigned long long)sb.st_size,
 		    (unsigned long long)f->size);
@@ -87,7 +63,7 @@ fd_check(int fd, const struct manifest_file *f, char *err, size_t errsz)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			st = fail(err, errsz, OTA_E_IO, "%s: cannot read: %s",
+			st = str_fail(err, errsz, OTA_E_IO, "%s: cannot read: %s",
 			    f->path, strerror(errno));
 			goto out;
 		}
@@ -101,10 +77,10 @@ fd_check(int fd, const struct manifest_file *f, char *err, size_t errsz)
 		goto out;
 	str_hex(hex, d, dlen);
 	if (total != f->size)
-		st = fail(err, errsz, OTA_E_INVALID, "%s: size mismatch "
+		st = str_fail(err, errsz, OTA_E_INVALID, "%s: size mismatch "
 		    "(changed while reading)", f->path);
 	else if (strcmp(hex, f->sha256) != 0)
-		st = fail(err, errsz, OTA_E_INVALID, "%s: sha256 mismatch",
+		st = str_fail(err, errsz, OTA_E_INVALID, "%s: sha256 mismatch",
 		    f->path);
 out:
 	free(chunk);
@@ -120,12 +96,12 @@ static enum ota_status
 open_failed(const char *rel, size_t end, int e, char *err, size_t errsz)
 {
 	if (e == ENOENT || e == ENOTDIR)
-		return fail(err, errsz, OTA_E_NOTFOUND, "%s: missing", rel);
+		return str_fail(err, errsz, OTA_E_NOTFOUND, "%s: missing", rel);
 	if (e == ELOOP)
-		return fail(err, errsz, OTA_E_INVALID, "%.*s: symbolic link",
+		return str_fail(err, errsz, OTA_E_INVALID, "%.*s: symbolic link",
 		    (int)end, rel);
 	errno = e;
-	return fail(err, errsz, ota_status_from_errno(e), "%.*s: cannot "
+	return str_fail(err, errsz, ota_status_from_errno(e), "%.*s: cannot "
 	    "open: %s", (int)end, rel, strerror(e));
 }
 
@@ -186,7 +162,7 @@ find_extra(const struct manifest *m, int dfd, const char *prefix, int depth,
 
 	if ((d = fdopendir(dfd)) == NULL) {
 		close(dfd);
-		return fail(err, errsz, OTA_E_IO, "%s: cannot list: %s",
+		return str_fail(err, errsz, OTA_E_IO, "%s: cannot list: %s",
 		    prefix[0] ? prefix : ".", strerror(errno));
 	}
 	while (st == OTA_OK && (errno = 0, de = readdir(d)) != NULL) {
@@ -201,27 +177,27 @@ find_extra(const struct manifest *m, int dfd, const char *prefix, int depth,
 		    prefix[0] ? "/" : "", de->d_name);
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW)
 		    != 0) {
-			st = fail(err, errsz, OTA_E_IO, "%s: cannot stat: %s",
+			st = str_fail(err, errsz, OTA_E_IO, "%s: cannot stat: %s",
 			    rel, strerror(errno));
 		} else if (!S_ISDIR(sb.st_mode)) {
 			if (strlen(rel) > MANIFEST_MAX_PATH ||
 			    manifest_find(m, rel) == NULL)
-				st = fail(err, errsz, OTA_E_INVALID, "extra "
+				st = str_fail(err, errsz, OTA_E_INVALID, "extra "
 				    "file '%s'", rel);
 		} else if (strlen(rel) > MANIFEST_MAX_PATH ||
 		    depth >= MANIFEST_MAX_DIR_DEPTH) {
-			st = fail(err, errsz, OTA_E_INVALID, "extra directory "
+			st = str_fail(err, errsz, OTA_E_INVALID, "extra directory "
 			    "'%s' (too deep for any listed file)", rel);
 		} else if ((sub = openat(dirfd(d), de->d_name, O_RDONLY |
 		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-			st = fail(err, errsz, OTA_E_IO, "%s: cannot open: %s",
+			st = str_fail(err, errsz, OTA_E_IO, "%s: cannot open: %s",
 			    rel, strerror(errno));
 		} else {
 			st = find_extra(m, sub, rel, depth + 1, err, errsz);
 		}
 	}
 	if (st == OTA_OK && errno != 0)
-		st = fail(err, errsz, OTA_E_IO, "%s: cannot list: %s",
+		st = str_fail(err, errsz, OTA_E_IO, "%s: cannot list: %s",
 		    prefix[0] ? prefix : ".", strerror(errno));
 	closedir(d);
 	return st;
@@ -236,7 +212,7 @@ manifest_check_dir(const struct manifest *m, const char *dir,
 	size_t i;
 
 	if ((rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return fail(err, errsz, ota_status_from_errno(errno),
+		return str_fail(err, errsz, ota_status_from_errno(errno),
 		    "cannot open directory '%s': %s", dir, strerror(errno));
 	for (i = 0; i < m->nfiles && st == OTA_OK; i++) {
 		if ((st = open_below(rootfd, m->files[i].path, &fd, err,
@@ -247,7 +223,7 @@ manifest_check_dir(const struct manifest *m, const char *dir,
 	}
 	if (st == OTA_OK && !allow_extra) {
 		if ((sub = dup(rootfd)) < 0)
-			st = fail(err, errsz, OTA_E_IO, "cannot list '%s': %s",
+			st = str_fail(err, errsz, OTA_E_IO, "cannot list '%s': %s",
 			    dir, strerror(errno));
 		else
 			st = find_extra(m, sub, "", 0, err, errsz);
@@ -273,18 +249,18 @@ manifest_check_file(const struct manifest *m, const char *path, char *err,
 			if (strcmp(path_basename(m->files[i].path), base) != 0)
 				continue;
 			if (f != NULL)
-				return fail(err, errsz, OTA_E_INVALID,
+				return str_fail(err, errsz, OTA_E_INVALID,
 				    "several files in the manifest are called "
 				    "'%s'", base);
 			f = &m->files[i];
 		}
 	}
 	if (f == NULL)
-		return fail(err, errsz, OTA_E_NOTFOUND, "no file '%s' in the "
+		return str_fail(err, errsz, OTA_E_NOTFOUND, "no file '%s' in the "
 		    "manifest", base);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK)) < 0)
-		return fail(err, errsz, ota_status_from_errno(errno),
+		return str_fail(err, errsz, ota_status_from_errno(errno),
 		    "%s: cannot open: %s", path, strerror(errno));
 	st = fd_check(fd, f, err, errsz);
 	close(fd);

@@ -47,16 +47,12 @@ __attribute__((format(printf, 4, 5)))
 static enum ota_status
 fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
 {
-	int e = errno;
 	va_list ap;
 
 	ERR_clear_error();
-	if (err != NULL && errsz > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	errno = e;
+	va_start(ap, fmt);
+	st = str_vfail(err, errsz, st, fmt, ap);
+	va_end(ap);
 	return st;
 }
 

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,4 +89,32 @@ str_hex(char *out, const unsigned char *p, size_t n)
 		out[2 * i + 1] = digits[p[i] & 0xf];
 	}
 	out[2 * n] = '\0';
+}
+
+enum ota_status
+str_vfail(char *err, size_t errsz, enum ota_status st, const char *fmt,
+    va_list ap)
+{
+	int e = errno;
+	char *c;
+
+	if (err != NULL && errsz > 0) {
+		vsnprintf(err, errsz, fmt, ap);
+		for (c = err; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+	}
+	errno = e;
+	return st;
+}
+
+enum ota_status
+str_fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = str_vfail(err, errsz, st, fmt, ap);
+	va_end(ap);
+	return st;
 }

@@ -5,6 +5,7 @@
 #ifndef OTA_STR_H
 #define OTA_STR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,5 +38,18 @@ bool str_has_prefix(const char *s, const char *prefix);
 
 /* Lower-case hex of p[n] into out[2n+1]. */
 void str_hex(char *out, const unsigned char *p, size_t n);
+
+/*
+ * Formats a one-line reason into err[errsz] (nothing if err is NULL) and
+ * returns st. Names in it may come from untrusted input and the line may
+ * end up on a terminal, so every control byte and DEL is shown as '?'.
+ * errno is preserved, for callers that report it afterwards.
+ */
+__attribute__((format(printf, 4, 5)))
+enum ota_status str_fail(char *err, size_t errsz, enum ota_status st,
+    const char *fmt, ...);
+__attribute__((format(printf, 4, 0)))
+enum ota_status str_vfail(char *err, size_t errsz, enum ota_status st,
+    const char *fmt, va_list ap);
 
 #endif

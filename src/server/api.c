@@ -199,7 +199,7 @@ api_upload_begin(const struct route_env *env, const struct route_req *req,
 			return NULL;
 		}
 	} else
-		buf_init(&u->body, API_MAX_JSON);
+		buf_init(&u->body, API_MAX_JSON + 1);	/* + the NUL */
 	return u;
 }
 
@@ -210,6 +210,8 @@ api_upload_data(struct route_upload *u, const void *p, size_t n)
 		return u->failed;
 	if (u->op == API_BLOB)
 		u->failed = blobstore_writer_write(u->blob, p, n);
+	else if (n > API_MAX_JSON - u->body.len)
+		u->failed = OTA_E_TOO_LARGE;
 	else
 		u->failed = buf_add(&u->body, p, n);
 	return u->failed;

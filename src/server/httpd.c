@@ -440,9 +440,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	peer_name(c, peer, sizeof(peer));
 	log_escape(target, sizeof(target), r->target);
 	if (r->status == 0)
-		log_access("%s \"%s\" - - %.1fms not handled: timed out, "
-		    "malformed or oversized (see --log debug)", peer, target,
-		    elapsed(&r->t0, &t) * 1e3);
+		log_access("%s \"%s\" - - %.1fms not handled: %s", peer,
+		    target, elapsed(&r->t0, &t) * 1e3,
+		    toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? "the client "
+		    "went away before the request was complete" : "timed out, "
+		    "malformed or oversized (see --log debug)");
 	else
 		log_access("%s \"%s %s\" %d %llu %.1fms%s%s%s", peer,
 		    r->method, target, r->status,

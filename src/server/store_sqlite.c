@@ -278,89 +278,6 @@ s_generation(void *db, uint64_t *gen)
 	return rc == SQLITE_ROW ? OTA_OK : status_of(rc);
 }
 
-/* ---- repositories ---- */
-
-#define REPO_COLS "id, owner, name, private, metadata_version, created"
-
-static void
-repo_row(sqlite3_stmt *st, struct store_repo *r)
-{
-	r->id = sqlite3_column_int64(st, 0);
-	col_text(st, 1, r->owner, sizeof(r->owner));
-	col_text(st, 2, r->name, sizeof(r->name));
-	r->is_private = sqlite3_column_int(st, 3) != 0;
-	r->metadata_version = (uint64_t)sqlite3_column_int64(st, 4);
-	r->created = sqlite3_column_int64(st, 5);
-}
-
-static enum ota_status
-s_repo_get(void *db, int64_t id, const char *owner, const char *name,
-    struct store_repo *out)
-{
-	struct sdb *d = db;
-	sqlite3_stmt *st;
-	int rc;
-
-	if (id > 0) {
-		st = prep(d, "SELECT " REPO_COLS " FROM repos WHERE id = ?");
-		if (st != NULL)
-			sqlite3_bind_int64(st, 1, id);
-	} else {
-		st = prep(d, "SELECT " REPO_COLS " FROM repos"
-		    " WHERE owner = ? AND name = ?");
-		if (st != NULL) {
-			bind_text(st, 1, owner);
-			bind_text(st, 2, name);
-		}
-	}
-	if (st == NULL)
-		return status_of(sqlite3_errcode(d->db));
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		repo_row(st, out);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return OTA_E_NOTFOUND;
-	return status_of(rc);
-}
-
-static enum ota_status
-s_repo_insert(void *db, struct store_repo *r)
-{
-	struct sdb *d = db;
-	sqlite3_stmt *st = prep(d, "INSERT INTO repos (owner, name, private,"
-	    " metadata_version, created) VALUES (?, ?, ?, ?, ?)");
-	enum ota_status rc;
-
-	if (st != NULL) {
-		bind_text(st, 1, r->owner);
-		bind_text(st, 2, r->name);
-		sqlite3_bind_int(st, 3, r->is_private);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)r->metadata_version);
-		sqlite3_bind_int64(st, 5, r->created);
-	}
-	if ((rc = run(d, st)) == OTA_OK)
-		r->id = sqlite3_last_insert_rowid(d->db);
-	return rc;
-}
-
-static enum ota_status
-s_repo_update(void *db, const struct store_repo *r)
-{
-	struct sdb *d = db;
-	sqlite3_stmt *st = prep(d, "UPDATE repos SET private = ?,"
-	    " metadata_version = ? WHERE id = ?");
-
-	if (st != NULL) {
-		sqlite3_bind_int(st, 1, r->is_private);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)r->metadata_version);
-		sqlite3_bind_int64(st, 3, r->id);
-	}
-	if (run(d, st) != OTA_OK)
-		return status_of(sqlite3_errcode(d->db));
-	return sqlite3_changes(d->db) == 1 ? OTA_OK : OTA_E_NOTFOUND;
-}
-
 /*
  * Steps st, appending one element of size elsz per row to a growing
  * array filled by row(); at most max rows (OTA_E_TOO_LARGE past it).
@@ -405,11 +322,103 @@ collect(struct sdb *d, sqlite3_stmt *st, size_t elsz, size_t max,
 	return rc;
 }
 
+/*
+ * Steps st (finalized here) for at most one row, filled into out by row();
+ * OTA_E_NOTFOUND when there is none.
+ */
 static enum ota_status
-repo_row_cb(sqlite3_stmt *st, void *p)
+get_one(struct sdb *d, sqlite3_stmt *st,
+    enum ota_status (*row)(sqlite3_stmt *, void *), void *out)
 {
-	repo_row(st, p);
+	enum ota_status rc;
+	int step;
+
+	if (st == NULL)
+		return status_of(sqlite3_errcode(d->db));
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = row(st, out);
+	else
+		rc = step == SQLITE_DONE ? OTA_E_NOTFOUND : status_of(step);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- repositories ---- */
+
+#define REPO_COLS "id, owner, name, private, metadata_version, created"
+
+static enum ota_status
+repo_row(sqlite3_stmt *st, void *p)
+{
+	struct store_repo *r = p;
+
+	r->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, r->owner, sizeof(r->owner));
+	col_text(st, 2, r->name, sizeof(r->name));
+	r->is_private = sqlite3_column_int(st, 3) != 0;
+	r->metadata_version = (uint64_t)sqlite3_column_int64(st, 4);
+	r->created = sqlite3_column_int64(st, 5);
 	return OTA_OK;
+}
+
+static enum ota_status
+s_repo_get(void *db, int64_t id, const char *owner, const char *name,
+    struct store_repo *out)
+{
+	struct sdb *d = db;
+	sqlite3_stmt *st;
+
+	if (id > 0) {
+		st = prep(d, "SELECT " REPO_COLS " FROM repos WHERE id = ?");
+		if (st != NULL)
+			sqlite3_bind_int64(st, 1, id);
+	} else {
+		st = prep(d, "SELECT " REPO_COLS " FROM repos"
+		    " WHERE owner = ? AND name = ?");
+		if (st != NULL) {
+			bind_text(st, 1, owner);
+			bind_text(st, 2, name);
+		}
+	}
+	return get_one(d, st, repo_row, out);
+}
+
+static enum ota_status
+s_repo_insert(void *db, struct store_repo *r)
+{
+	struct sdb *d = db;
+	sqlite3_stmt *st = prep(d, "INSERT INTO repos (owner, name, private,"
+	    " metadata_version, created) VALUES (?, ?, ?, ?, ?)");
+	enum ota_status rc;
+
+	if (st != NULL) {
+		bind_text(st, 1, r->owner);
+		bind_text(st, 2, r->name);
+		sqlite3_bind_int(st, 3, r->is_private);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)r->metadata_version);
+		sqlite3_bind_int64(st, 5, r->created);
+	}
+	if ((rc = run(d, st)) == OTA_OK)
+		r->id = sqlite3_last_insert_rowid(d->db);
+	return rc;
+}
+
+static enum ota_status
+s_repo_update(void *db, const struct store_repo *r)
+{
+	struct sdb *d = db;
+	sqlite3_stmt *st = prep(d, "UPDATE repos SET private = ?,"
+	    " metadata_version = ? WHERE id = ?");
+
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, r->is_private);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)r->metadata_version);
+		sqlite3_bind_int64(st, 3, r->id);
+	}
+	if (run(d, st) != OTA_OK)
+		return status_of(sqlite3_errcode(d->db));
+	return sqlite3_changes(d->db) == 1 ? OTA_OK : OTA_E_NOTFOUND;
 }
 
 static enum ota_status
@@ -420,7 +429,7 @@ s_repo_list(void *db, struct store_repo **out, size_t *n)
 	void *arr;
 
 	rc = collect(d, prep(d, "SELECT " REPO_COLS " FROM repos"
-	    " ORDER BY owner, name"), sizeof(**out), SIZE_MAX, repo_row_cb,
+	    " ORDER BY owner, name"), sizeof(**out), SIZE_MAX, repo_row,
 	    &arr, n);
 	*out = arr;
 	return rc;
@@ -528,20 +537,12 @@ s_release_get(void *db, int64_t repo_id, const char *tag,
 	struct sdb *d = db;
 	sqlite3_stmt *st = prep(d, "SELECT " RELEASE_COLS " FROM releases"
 	    " WHERE repo_id = ? AND tag = ?");
-	enum ota_status rc = OTA_OK;
-	int step;
 
-	if (st == NULL)
-		return status_of(sqlite3_errcode(d->db));
-	sqlite3_bind_int64(st, 1, repo_id);
-	bind_text(st, 2, tag);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		rc = release_row(st, out);
-	else
-		rc = step == SQLITE_DONE ? OTA_E_NOTFOUND : status_of(step);
-	sqlite3_finalize(st);
-	return rc;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, repo_id);
+		bind_text(st, 2, tag);
+	}
+	return get_one(d, st, release_row, out);
 }
 
 static enum ota_status
@@ -633,20 +634,12 @@ s_asset_get(void *db, int64_t release_id, const char *path,
 	struct sdb *d = db;
 	sqlite3_stmt *st = prep(d, "SELECT " ASSET_COLS " FROM assets"
 	    " WHERE release_id = ? AND path = ?");
-	enum ota_status rc;
-	int step;
 
-	if (st == NULL)
-		return status_of(sqlite3_errcode(d->db));
-	sqlite3_bind_int64(st, 1, release_id);
-	bind_text(st, 2, path);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		rc = asset_row(st, out);
-	else
-		rc = step == SQLITE_DONE ? OTA_E_NOTFOUND : status_of(step);
-	sqlite3_finalize(st);
-	return rc;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, release_id);
+		bind_text(st, 2, path);
+	}
+	return get_one(d, st, asset_row, out);
 }
 
 /* ---- devices ---- */
@@ -671,18 +664,10 @@ s_device_get(void *db, const char *mac, struct store_device *out)
 	struct sdb *d = db;
 	sqlite3_stmt *st = prep(d, "SELECT " DEVICE_COLS " FROM devices"
 	    " WHERE mac = ?");
-	int step;
 
-	if (st == NULL)
-		return status_of(sqlite3_errcode(d->db));
-	bind_text(st, 1, mac);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		(void)device_row(st, out);
-	sqlite3_finalize(st);
-	if (step == SQLITE_DONE)
-		return OTA_E_NOTFOUND;
-	return status_of(step);
+	if (st != NULL)
+		bind_text(st, 1, mac);
+	return get_one(d, st, device_row, out);
 }
 
 static enum ota_status
@@ -763,18 +748,10 @@ s_token_get(void *db, const char *hash, struct store_token *out)
 	struct sdb *d = db;
 	sqlite3_stmt *st = prep(d, "SELECT " TOKEN_COLS " FROM tokens"
 	    " WHERE hash = ?");
-	int step;
 
-	if (st == NULL)
-		return status_of(sqlite3_errcode(d->db));
-	bind_text(st, 1, hash);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		(void)token_row(st, out);
-	sqlite3_finalize(st);
-	if (step == SQLITE_DONE)
-		return OTA_E_NOTFOUND;
-	return status_of(step);
+	if (st != NULL)
+		bind_text(st, 1, hash);
+	return get_one(d, st, token_row, out);
 }
 
 static enum ota_status
