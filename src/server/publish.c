@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,25 @@ paths_check(const char **sorted, size_t n, char *err, size_t errsz)
 	return OTA_OK;
 }
 
+/* paths_check on the path member (at off) of n structs of size sz. */
+static enum ota_status
+paths_check_of(const void *arr, size_t n, size_t sz, size_t off, char *err,
+    size_t errsz)
+{
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	enum ota_status rc;
+	size_t i;
+
+	if (names == NULL)
+		return OTA_E_NOMEM;
+	for (i = 0; i < n; i++)
+		memcpy(&names[i], (const char *)arr + i * sz + off,
+		    sizeof(names[i]));
+	rc = paths_check(names, n, err, errsz);
+	free(names);
+	return rc;
+}
+
 static int
 file_order(const void *a, const void *b)
 {
@@ -322,14 +342,9 @@ publish_collect(const char *const *paths, size_t npaths,
 				break;
 			}
 	}
-	if (rc == OTA_OK) {
-		const char **names = calloc(c.n, sizeof(*names));
-
-		for (i = 0; names != NULL && i < c.n; i++)
-			names[i] = c.f[i].path;
-		rc = names ? paths_check(names, c.n, err, errsz) : OTA_E_NOMEM;
-		free(names);
-	}
+	if (rc == OTA_OK)
+		rc = paths_check_of(c.f, c.n, sizeof(*c.f),
+		    offsetof(struct publish_file, path), err, errsz);
 	if (rc != OTA_OK) {
 		publish_files_free(c.f, c.n);
 		return rc;
@@ -623,9 +638,7 @@ publish_release(struct store *s, const struct publish_opts *o,
 {
 	char version[STORE_MAX_TAG + 1];
 	struct store_asset *assets;
-	const char **names;
 	enum ota_status rc;
-	size_t i;
 
 	err[0] = '\0';
 	if ((rc = check_opts(o, version, sizeof(version), err, errsz)) !=
@@ -637,13 +650,8 @@ publish_release(struct store *s, const struct publish_opts *o,
 		    STORE_MAX_ASSETS);
 		return OTA_E_INVALID;
 	}
-	if ((names = calloc(nfiles, sizeof(*names))) == NULL)
-		return OTA_E_NOMEM;
-	for (i = 0; i < nfiles; i++)
-		names[i] = files[i].path;
-	rc = paths_check(names, nfiles, err, errsz);
-	free(names);
-	if (rc != OTA_OK)
+	if ((rc = paths_check_of(files, nfiles, sizeof(*files),
+	    offsetof(struct publish_file, path), err, errsz)) != OTA_OK)
 		return rc;
 	if ((assets = calloc(nfiles, sizeof(*assets))) == NULL)
 		return OTA_E_NOMEM;
@@ -668,7 +676,6 @@ publish_blobs(struct store *s, const struct publish_opts *o,
 {
 	char version[STORE_MAX_TAG + 1];
 	struct store_asset *assets;
-	const char **names;
 	enum ota_status rc;
 	struct stat sb;
 	size_t i;
@@ -685,13 +692,8 @@ publish_blobs(struct store *s, const struct publish_opts *o,
 		return OTA_E_INVALID;
 	}
 	qsort(refs, nrefs, sizeof(*refs), ref_order);
-	if ((names = calloc(nrefs, sizeof(*names))) == NULL)
-		return OTA_E_NOMEM;
-	for (i = 0; i < nrefs; i++)
-		names[i] = refs[i].path;
-	rc = paths_check(names, nrefs, err, errsz);
-	free(names);
-	if (rc != OTA_OK)
+	if ((rc = paths_check_of(refs, nrefs, sizeof(*refs),
+	    offsetof(struct publish_blobref, path), err, errsz)) != OTA_OK)
 		return rc;
 	if ((assets = calloc(nrefs, sizeof(*assets))) == NULL)
 		return OTA_E_NOMEM;
