@@ -32,6 +32,7 @@ enum {
 	OPT_PORT_FILE,
 	OPT_DATA,
 	OPT_PUBLIC_URL,
+	OPT_RATE_LIMIT,
 };
 
 static const struct option serve_options[] = {
@@ -51,6 +52,7 @@ static const struct option serve_options[] = {
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
+	{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -76,6 +78,10 @@ cmd_serve_usage(void)
 "      --public-url URL    base of the links in API answers, when clients\n"
 "                          reach the server through a proxy (default:\n"
 "                          http:// and the request's Host)\n"
+"      --rate-limit N[:M]  GitHub API requests an hour per client address\n"
+"                          (N) and per token (M, default N), with\n"
+"                          X-RateLimit-* headers and 403 past them, as\n"
+"                          GitHub; raw files and 304s are free (default off)\n"
 "      --gate MODE         who may download: strict (default; ESP\n"
 "                          User-Agent and the seven x-ESP*-* headers, as\n"
 "                          updateserver.py), relaxed (ESP User-Agent only,\n"
@@ -146,6 +152,29 @@ option_name(int val)
 	return name;
 }
 
+/* "N" or "N:M" into cfg->rate_anon and cfg->rate_token. */
+static int
+parse_rate(const char *arg, struct serve_config *cfg)
+{
+	char n[16];
+	const char *colon = strchr(arg, ':');
+	uint64_t a, b;
+
+	if (str_copy(n, sizeof(n), arg) != OTA_OK)
+		return -1;
+	if (colon != NULL)
+		n[colon - arg] = '\0';
+	if (parse_u64(n, 1, CONFIG_MAX_RATE, &a) != OTA_OK)
+		return -1;
+	b = a;
+	if (colon != NULL && parse_u64(colon + 1, 1, CONFIG_MAX_RATE, &b) !=
+	    OTA_OK)
+		return -1;
+	cfg->rate_anon = (uint32_t)a;
+	cfg->rate_token = (uint32_t)b;
+	return 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct serve_config *cfg)
 {
@@ -209,6 +238,12 @@ parse_args(int argc, char **argv, struct serve_config *cfg)
 			    cfg->public_url[strlen(cfg->public_url) - 1] == '/')
 				cfg->public_url[strlen(cfg->public_url) - 1] =
 				    '\0';
+			continue;
+		case OPT_RATE_LIMIT:
+			if (parse_rate(optarg, cfg) != 0)
+				return usage_error("--rate-limit wants N or N:M "
+				    "(requests an hour, 1 to %u), not '%s'",
+				    CONFIG_MAX_RATE, optarg);
 			continue;
 		case OPT_PORT_FILE:
 			if (str_copy(cfg->port_file, sizeof(cfg->port_file),

@@ -118,3 +118,13 @@ str_fail(char *err, size_t errsz, enum ota_status st, const char *fmt, ...)
 	va_end(ap);
 	return st;
 }
+
+uint64_t
+str_hash64(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}

@@ -39,6 +39,9 @@ bool str_has_prefix(const char *s, const char *prefix);
 /* Lower-case hex of p[n] into out[2n+1]. */
 void str_hex(char *out, const unsigned char *p, size_t n);
 
+/* FNV-1a of s: a cheap, well-spread hash for in-memory tables. */
+uint64_t str_hash64(const char *s);
+
 /*
  * Formats a one-line reason into err[errsz] (nothing if err is NULL) and
  * returns st. Names in it may come from untrusted input and the line may

@@ -26,6 +26,7 @@
 #define CONFIG_MAX_TIMEOUT 86400
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_RETRY_AFTER 5		/* seconds, sent with 503 */
+#define CONFIG_MAX_RATE 10000000	/* --rate-limit, requests an hour */
 
 struct serve_config {
 	char bind[256];		/* "" = every interface, IPv6 and IPv4 */
@@ -37,6 +38,8 @@ struct serve_config {
 	char data[PATH_MAX];	/* the release store */
 	bool data_given;	/* --data: create it; else only if it exists */
 	char public_url[512];	/* base of links in API answers; "" = Host */
+	uint32_t rate_anon;	/* API requests an hour per address; 0: off */
+	uint32_t rate_token;	/* per token; 0: off */
 	enum log_level log_level;
 	enum gate_mode gate;
 	bool always_send;	/* no 304 when the device runs the image */

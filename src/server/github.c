@@ -17,6 +17,7 @@
 #include "common/url.h"
 #include "server/github.h"
 #include "server/httphdr.h"
+#include "server/ratelimit.h"
 #include "server/store.h"
 #include "common/banned.h"
 
@@ -940,7 +941,7 @@ cache_key(const struct route_req *req, uint64_t *hash)
 	const char *auth = req->header(req->header_ctx, "Authorization");
 	struct buf b;
 	char *key;
-	size_t i, len;
+	size_t len;
 
 	buf_init(&b, TARGET_MAX_PATH + TARGET_MAX_QUERY + GH_KEY_EXTRA);
 	if (buf_addf(&b, "%s\n%s\n%s", req->target, host ? host : "",
@@ -949,9 +950,7 @@ cache_key(const struct route_req *req, uint64_t *hash)
 		return NULL;
 	}
 	key = buf_take(&b, &len);
-	*hash = 1469598103934665603ULL;		/* FNV-1a */
-	for (i = 0; key[i] != '\0'; i++)
-		*hash = (*hash ^ (unsigned char)key[i]) * 1099511628211ULL;
+	*hash = str_hash64(key);
 	return key;
 }
 
@@ -973,10 +972,78 @@ replay(struct gh *g, const struct gh_slot *sl)
 	return true;
 }
 
+/*
+ * Who a request is counted against: its token, if it is a good one, else
+ * its address; and that one's hourly limit.
+ */
+static uint32_t
+client_key(const struct gh *g, char *key, size_t keysz)
+{
+	const struct serve_config *cfg = g->env->cfg;
+	const char *secret = github_auth_token(g->req);
+	struct store_token tok;
+	char peer[RATELIMIT_MAX_KEY - 4] = "-";
+
+	if (secret != NULL && cfg->rate_token != 0 &&
+	    store_token_check(g->env->store, secret, &tok) == OTA_OK) {
+		(void)!str_fmt(key, keysz, "t:%lld", (long long)tok.id);
+		return cfg->rate_token;
+	}
+	if (g->req->peer != NULL)
+		g->req->peer(g->req->header_ctx, peer, sizeof(peer));
+	(void)!str_fmt(key, keysz, "a:%s", peer);
+	return cfg->rate_anon;
+}
+
+static void
+add_limit_headers(struct reply *rep, const struct ratelimit_state *st)
+{
+	reply_add(rep, "X-RateLimit-Limit", "%u", (unsigned)st->limit);
+	reply_add(rep, "X-RateLimit-Remaining", "%u", (unsigned)st->remaining);
+	reply_add(rep, "X-RateLimit-Reset", "%lld", (long long)st->reset);
+	reply_add(rep, "X-RateLimit-Used", "%u", (unsigned)st->used);
+}
+
+/* Counts an answered request (not a 304) and says where the client is. */
+static void
+count(struct gh *g, uint32_t limit, const char *key,
+    struct ratelimit_state *st)
+{
+	if (limit == 0)
+		return;
+	if (g->rep->status != 304)
+		ratelimit_count(g->env->limits, key, limit, (int64_t)time(NULL),
+		    st);
+	add_limit_headers(g->rep, st);
+}
+
+/*
+ * Refuses a client past its hourly API budget as GitHub does: 403 with
+ * the X-RateLimit-* headers and Retry-After. False when it may go on.
+ */
+static bool
+over_limit(struct gh *g, const char *key, uint32_t limit,
+    struct ratelimit_state *st)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (ratelimit_check(g->env->limits, key, limit, now, st))
+		return false;
+	json_error(g, 403, "API rate limit exceeded (see X-RateLimit-Reset; "
+	    "requests with a token may have a higher limit)");
+	add_limit_headers(g->rep, st);
+	reply_add(g->rep, "Retry-After", "%lld",
+	    (long long)(st->reset > now ? st->reset - now : 1));
+	return true;
+}
+
 bool
 github_handle(const struct route_env *env, const struct route_req *req,
     const struct target *t, struct reply *rep)
 {
+	char limit_key[RATELIMIT_MAX_KEY];
+	struct ratelimit_state limit_st;
+	uint32_t limit = 0;
 	struct gh_slot *sl = NULL;
 	const char *host;
 	struct segs s;
@@ -1013,18 +1080,27 @@ github_handle(const struct route_env *env, const struct route_req *req,
 	}
 	base_url(&g);
 	pthread_mutex_lock(env->store_lock);
+	/* The API routes count, as on GitHub; raw files and 304s do not. */
+	if (env->limits != NULL && seg_is(&s, 0, "repos") && !raw_host &&
+	    (limit = client_key(&g, limit_key, sizeof(limit_key))) != 0 &&
+	    over_limit(&g, limit_key, limit, &limit_st)) {
+		pthread_mutex_unlock(env->store_lock);
+		return true;
+	}
 	if (env->answers != NULL &&
 	    store_generation(env->store, &gen) == OTA_OK &&
 	    (key = cache_key(req, &hash)) != NULL) {
 		sl = &env->answers->slot[hash % GITHUB_CACHE_SLOTS];
 		if (sl->key != NULL && sl->gen == gen &&
 		    strcmp(sl->key, key) == 0 && replay(&g, sl)) {
+			count(&g, limit, limit_key, &limit_st);
 			pthread_mutex_unlock(env->store_lock);
 			free(key);
 			return true;
 		}
 	}
 	dispatch(&g, t, &s, raw_host);
+	count(&g, limit, limit_key, &limit_st);
 	if (sl != NULL && g.answer.status != 0) {
 		slot_clear(sl);
 		sl->gen = gen;

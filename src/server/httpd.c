@@ -16,6 +16,7 @@
 #include "common/str.h"
 #include "server/github.h"
 #include "server/httpd.h"
+#include "server/ratelimit.h"
 #include "server/route.h"
 #include "common/banned.h"
 
@@ -298,6 +299,28 @@ framing_check(struct MHD_Connection *c, bool *has_body, uint64_t *length)
 	return 0;
 }
 
+static void
+peer_name(struct MHD_Connection *c, char *out, size_t outsz)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa == NULL || getnameinfo(sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), out,
+	    (socklen_t)outsz, NULL, 0, NI_NUMERICHOST) != 0)
+		(void)!str_copy(out, outsz, "-");
+	else if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+		memmove(out, out + 7, strlen(out + 7) + 1);
+}
+
+/* route_req.peer: the connection is the header context. */
+static void
+req_peer(void *ctx, char *out, size_t outsz)
+{
+	peer_name(ctx, out, outsz);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -330,6 +353,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	req.target = r->target;
 	req.header = lookup_header;
 	req.header_ctx = c;
+	req.peer = req_peer;
 	reply_init(&rep);
 	/*
 	 * The first call comes right after the headers. A GET or HEAD
@@ -402,20 +426,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	return ret;
 }
 
-static void
-peer_name(struct MHD_Connection *c, char *out, size_t outsz)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-	if (sa == NULL || getnameinfo(sa, sa->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), out,
-	    (socklen_t)outsz, NULL, 0, NI_NUMERICHOST) != 0)
-		(void)!str_copy(out, outsz, "-");
-	else if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
-		memmove(out, out + 7, strlen(out + 7) + 1);
-}
 
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -507,7 +517,10 @@ httpd_start(const struct serve_config *cfg, struct filecache *cache,
 	h->env.cache = cache;
 	h->env.store = store;
 	h->env.store_lock = &h->store_lock;
-	if (store != NULL && (h->env.answers = github_cache_new()) == NULL) {
+	if ((store != NULL && (h->env.answers = github_cache_new()) == NULL) ||
+	    (store != NULL && (cfg->rate_anon || cfg->rate_token) &&
+	    (h->env.limits = ratelimit_new()) == NULL)) {
+		github_cache_free(h->env.answers);
 		close(listen_fd);
 		free(h);
 		(void)!str_copy(err, errsz, "out of memory");
@@ -554,6 +567,7 @@ fail:
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->store_lock);
 	github_cache_free(h->env.answers);
+	ratelimit_free(h->env.limits);
 	free(h);
 	return NULL;
 }
@@ -606,5 +620,6 @@ httpd_stop(struct httpd *h, unsigned timeout_s)
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->store_lock);
 	github_cache_free(h->env.answers);
+	ratelimit_free(h->env.limits);
 	free(h);
 }

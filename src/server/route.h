@@ -32,6 +32,7 @@
 #define REPLY_MAX_NOTE 256
 
 struct github_cache;
+struct ratelimit;
 
 struct reply_header {
 	const char *name;		/* static storage */
@@ -56,6 +57,8 @@ struct route_req {
 	const char *target;	/* raw request-target, as sent */
 	header_fn header;	/* case-insensitive request-header look-up */
 	void *header_ctx;
+	/* the client's address into out (numeric); NULL: unknown */
+	void (*peer)(void *header_ctx, char *out, size_t outsz);
 };
 
 struct route_env {
@@ -64,6 +67,7 @@ struct route_env {
 	struct store *store;		/* NULL: no release store */
 	pthread_mutex_t *store_lock;	/* held around every store call */
 	struct github_cache *answers;	/* NULL: no cache */
+	struct ratelimit *limits;	/* NULL: no rate limit */
 };
 
 void reply_init(struct reply *rep);

@@ -1473,6 +1473,73 @@ build_metadata_tag(void **state)
 	update_and_check(&fork_dev, "me/app", "dev", "1.0.0+build.5");
 }
 
+/*
+ * --rate-limit 2:3: two API requests an hour per address, three per
+ * token, with GitHub's headers; 304s and raw files are free; past the
+ * limit 403 with Retry-After, which a device must treat as "back off".
+ */
+static void
+rate_limit(void **state)
+{
+	const char *args[] = { "--data", data_dir, "--rate-limit", "2:3",
+	    NULL };
+	char secret[128], auth[160], v[64], etag[128], inm[200];
+	struct dev tok = { auth, false };
+	struct http_resp r;
+	int i;
+
+	(void)state;
+	publish("me/app", "1.0.0", NULL, NULL);
+	ota_ok((const char *const[]){ "token", "create", "--data", data_dir,
+	    "--scope", "read", NULL }, secret, sizeof(secret));
+	secret[strcspn(secret, "\n")] = '\0';
+	FMT(auth, sizeof(auth), "token %s", secret);
+	assert_int_equal(tl_server_start(&srv, cat_dir, args), 0);
+	for (i = 0; i < 2; i++) {
+		dev_get(&fork_dev, "/repos/me/app/releases/latest", &r);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(tl_header(&r, "X-RateLimit-Limit", v,
+		    sizeof(v)), "2");
+		assert_int_equal(atoi(tl_header(&r, "X-RateLimit-Remaining", v,
+		    sizeof(v))), 1 - i);
+		assert_int_equal(atoi(tl_header(&r, "X-RateLimit-Used", v,
+		    sizeof(v))), i + 1);
+		assert_true(atoll(tl_header(&r, "X-RateLimit-Reset", v,
+		    sizeof(v))) > (long long)time(NULL));
+		if (i == 0)
+			assert_non_null(tl_header(&r, "ETag", etag,
+			    sizeof(etag)));
+		tl_resp_free(&r);
+	}
+	/* raw files are not counted */
+	expect(&fork_dev, "/raw/me/app/1.0.0/main/app.py", 200, NULL);
+	dev_get(&fork_dev, "/repos/me/app/releases/latest", &r);
+	assert_int_equal(r.status, 403);
+	assert_string_equal(tl_header(&r, "X-RateLimit-Remaining", v,
+	    sizeof(v)), "0");
+	assert_true(atoi(tl_header(&r, "Retry-After", v, sizeof(v))) > 0);
+	assert_non_null(strstr((char *)r.body, "rate limit exceeded"));
+	assert_null(strstr((char *)r.body, "tag_name"));
+	tl_resp_free(&r);
+	/* a token has its own, larger budget; a 304 does not spend it */
+	FMT(inm, sizeof(inm), "If-None-Match: %s\r\n", etag);
+	for (i = 0; i < 5; i++) {
+		dev_req(&tok, "GET", "127.0.0.1",
+		    "/repos/me/app/releases/latest", inm, &r);
+		assert_int_equal(r.status, 304);
+		assert_string_equal(tl_header(&r, "X-RateLimit-Remaining", v,
+		    sizeof(v)), "3");
+		tl_resp_free(&r);
+	}
+	for (i = 0; i < 4; i++) {
+		dev_get(&tok, "/repos/me/app/releases/latest", &r);
+		assert_int_equal(r.status, i < 3 ? 200 : 403);
+		assert_string_equal(tl_header(&r, "X-RateLimit-Limit", v,
+		    sizeof(v)), "3");
+		tl_resp_free(&r);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1497,6 +1564,7 @@ main(void)
 		T(catalog_beside_store),
 		T(no_store),
 		T(build_metadata_tag),
+		T(rate_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
