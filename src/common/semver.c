@@ -88,6 +88,14 @@ semver_parse(const char *s, struct semver *v)
 		prelen = build ? (size_t)(build - pre) : strlen(pre);
 		if (!valid_idents(pre, prelen, true))
 			return OTA_E_INVALID;
+		/*
+		 * With a field left out, "2024-05-01" would read as 2024.0.0
+		 * with pre-release "05-01": a short version's pre-release
+		 * must start with a letter ("1.2-rc1"), so dates stay out.
+		 */
+		if (nfields < 3 && !((pre[0] >= 'a' && pre[0] <= 'z') ||
+		    (pre[0] >= 'A' && pre[0] <= 'Z')))
+			return OTA_E_INVALID;
 		memcpy(v->pre, pre, prelen);
 		v->pre[prelen] = '\0';
 	} else if (*p != '\0' && *p != '+')

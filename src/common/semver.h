@@ -5,8 +5,10 @@
  * and a device could be sent backwards; every version comparison in ota
  * goes through semver_cmp instead. Accepted: an optional "v" or "V", one to
  * three numeric fields (missing ones are 0, so "v1.2" is 1.2.0, as tags in
- * the wild often are), an optional "-pre.release" and an optional
- * "+build" (ignored for order, as SemVer says). Numeric fields and numeric
+ * the wild often are; the pre-release of such a short version must start
+ * with a letter, so that "2024-12-01" is not 2024.0.0), an optional
+ * "-pre.release" and an optional "+build" (ignored for order, as SemVer
+ * says). Numeric fields and numeric
  * pre-release identifiers have no leading zeros; identifiers are
  * [0-9A-Za-z-]+. Anything else is not a version (OTA_E_INVALID), so a tag
  * like "latest" or "2024-05" is refused with a clear error, not misordered.

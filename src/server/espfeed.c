@@ -19,22 +19,40 @@
 
 #define ESPFEED_PREFIX "esp/"
 
-/* The image for family among a release's assets; NULL if none or unclear. */
+/* True if path has a directory named dir ("esp32/x.bin", "fw/esp32/x"). */
+static bool
+in_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	const char *p;
+
+	for (p = path; (p = strstr(p, dir)) != NULL; p += n)
+		if ((p == path || p[-1] == '/') && p[n] == '/')
+			return true;
+	return false;
+}
+
+/*
+ * The image for family among a release's assets: the .bin in a directory
+ * named for the family, else the only .bin not in the other family's
+ * directory; NULL if none or unclear. An ESP8266 checks little more than
+ * the first byte, so an ESP32 image must never be offered to it.
+ */
 static const struct store_asset *
 pick_image(const struct store_asset *a, size_t n, enum esp_family family)
 {
+	const char *mine = family == ESP_32 ? "esp32" : "esp8266";
+	const char *other = family == ESP_32 ? "esp8266" : "esp32";
 	const struct store_asset *only = NULL;
-	char dir[16];
 	size_t i, nbin = 0;
 
-	(void)!str_fmt(dir, sizeof(dir), "%s/",
-	    family == ESP_32 ? "esp32" : "esp8266");
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(a[i].path);
 
-		if (len < 4 || strcasecmp(a[i].path + len - 4, ".bin") != 0)
+		if (len < 4 || strcasecmp(a[i].path + len - 4, ".bin") != 0 ||
+		    in_dir(a[i].path, other))
 			continue;
-		if (strncasecmp(a[i].path, dir, strlen(dir)) == 0)
+		if (in_dir(a[i].path, mine))
 			return &a[i];
 		only = &a[i];
 		nbin++;
@@ -189,6 +207,15 @@ espfeed_handle(const struct route_env *env, const struct route_req *req,
 		    "version=%.40s", espgate_family_name(esp.family),
 		    esp.sta_mac ? esp.sta_mac : "-",
 		    esp.version ? esp.version : "-");
+	if (esp.mode != NULL && strcmp(esp.mode, "sketch") != 0) {
+		/* A firmware image written to a filesystem partition would
+		 * wreck it: only sketches are offered here. */
+		log_info("/esp/: x-%s-mode '%.20s' asks for a filesystem "
+		    "image, which this route does not offer",
+		    espgate_family_name(esp.family), esp.mode);
+		route_error(rep, 404);
+		return true;
+	}
 	if ((slash = strchr(p, '/')) == NULL || strchr(slash + 1, '/') ||
 	    (size_t)(slash - p) > STORE_MAX_NAME ||
 	    str_copy(name, sizeof(name), slash + 1) != OTA_OK) {

@@ -1,4 +1,7 @@
+/* POLLRDHUP (Linux): seeing that a client hung up in mid-upload. */
+#define _GNU_SOURCE
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +33,8 @@ struct conn {
 	struct timespec start;
 	struct timespec wait_since;	/* when it began owing us headers */
 	bool in_request;		/* headers received, answer under way */
+	bool uploading;			/* a request body is being received */
+	struct timespec progress;	/* when the body last moved on */
 	bool shut;
 	struct conn *prev, *next;
 };
@@ -118,6 +123,21 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	free(k);
 }
 
+/*
+ * True if the peer of fd has closed its side. libmicrohttpd 0.9.75 with
+ * epoll can miss a hang-up that comes while it is not reading a request
+ * body (its buffer full), and would keep the upload open until the idle
+ * timeout; the reaper asks the socket itself.
+ */
+static bool
+hung_up(int fd)
+{
+	struct pollfd p = { fd, POLLRDHUP, 0 };
+
+	return poll(&p, 1, 0) == 1 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 static void
 reap_locked(struct httpd *h, const struct timespec *t)
 {
@@ -130,6 +150,9 @@ reap_locked(struct httpd *h, const struct timespec *t)
 			continue;
 		if (elapsed(&k->start, t) > h->cfg->total_timeout)
 			why = "total timeout";
+		else if (k->uploading && elapsed(&k->progress, t) >
+		    HTTPD_UPLOAD_STALL_S && hung_up(k->fd))
+			why = "the client hung up in mid-upload";
 		else if (!k->in_request && (h->draining ||
 		    elapsed(&k->wait_since, t) > h->cfg->read_timeout))
 			why = h->draining ? "shutting down" :
@@ -314,6 +337,18 @@ peer_name(struct MHD_Connection *c, char *out, size_t outsz)
 		memmove(out, out + 7, strlen(out + 7) + 1);
 }
 
+/* Tells the reaper a body is (still) arriving on r's connection. */
+static void
+upload_progress(struct httpd *h, struct request *r, bool more)
+{
+	pthread_mutex_lock(&h->lock);
+	if (r->conn != NULL) {
+		r->conn->uploading = more;
+		now(&r->conn->progress);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* route_req.peer: the connection is the header context. */
 static void
 req_peer(void *ctx, char *out, size_t outsz)
@@ -374,8 +409,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		    (strcmp(method, "POST") == 0 ||
 		    strcmp(method, "PUT") == 0) &&
 		    (r->upload = route_upload_begin(&h->env, &req, length,
-		    &rep)) != NULL)
+		    &rep)) != NULL) {
+			upload_progress(h, r, true);
 			return MHD_YES;
+		}
 		uploaded = rep.status != 0;	/* refused on its headers */
 	} else if (r->upload != NULL && *upload_size > 0) {
 		/*
@@ -385,9 +422,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		 */
 		(void)route_upload_data(r->upload, upload_data, *upload_size);
 		*upload_size = 0;
+		upload_progress(h, r, true);
 		return MHD_YES;
 	}
 	if (r->upload != NULL) {
+		upload_progress(h, r, false);
 		route_upload_end(r->upload, &req, &rep);
 		r->upload = NULL;
 		uploaded = true;
@@ -443,6 +482,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	now(&t);
 	pthread_mutex_lock(&h->lock);
 	if (r->conn != NULL) {
+		r->conn->uploading = false;
 		r->conn->in_request = false;
 		r->conn->wait_since = t;
 	}

@@ -18,7 +18,10 @@
  * library then sees the socket fail and closes it itself. When an answer
  * is in flight SO_LINGER 0 is set first, so that close resets the
  * connection and frees its send buffer at once instead of trickling it to
- * a reader that is too slow. The read timeout also bounds how long an idle
+ * a reader that is too slow. An upload that stalls is checked for a
+ * client that hung up (libmicrohttpd 0.9.75 can miss it under epoll) and
+ * shut down at once instead of at the idle timeout. The read timeout also
+ * bounds how long an idle
  * keep-alive connection waits for its next request. The registry the
  * reaper walks is updated from libmicrohttpd's connection notifications,
  * which run before the library closes the descriptor, under one mutex, so
@@ -35,6 +38,8 @@
 
 #define HTTPD_MEMORY_LIMIT (32 * 1024)
 #define HTTPD_REAPER_INTERVAL_MS 200
+#define HTTPD_UPLOAD_STALL_S 1	/* an upload idle this long is checked
+				 * for a client that hung up */
 
 struct httpd;
 
