@@ -10,7 +10,7 @@
 # nghttp2-client) for the 304 workload, see below; python3 only with
 # --reference. Every server is started on 127.0.0.1 from a temporary
 # folder and stopped on exit. With the defaults the whole run takes about
-# 70 s (6 timed runs of 10 s, 1 s warm-ups, start-up), plus
+# 95 s (8 timed runs of 10 s, 1 s warm-ups, start-up), plus
 # two runs of 5 s with --reference.
 #
 # The 304 workload is driven by h2load when it is installed (and skipped
@@ -224,8 +224,15 @@ check() {
 
 # ---- start the servers ----
 
+# A release for the GitHub-compatible API workload: a small module, as a
+# MicroPython updater fetches it.
+mkdir -p "$TMP/module/main/lib"
+printf 'print("bench")\n' >"$TMP/module/main/app.py"
+printf 'x = 1\n' >"$TMP/module/main/lib/x.py"
+"$OTA" publish --data "$TMP/data" bench/app 1.0.0 "$TMP/module/main" \
+	>/dev/null || die "ota publish failed"
 "$OTA" serve -b 127.0.0.1 -p 0 --port-file "$TMP/ota.port" \
-	-d "$CATALOG" -l WARNING >"$TMP/ota.log" 2>&1 &
+	-d "$CATALOG" --data "$TMP/data" -l WARNING >"$TMP/ota.log" 2>&1 &
 OTA_PID=$!
 for _ in $(seq 100); do
 	[ -s "$TMP/ota.port" ] && break
@@ -466,6 +473,35 @@ workload() {
 		"$ota_split"
 }
 
+# The GitHub-compatible API: ota answers releases/latest from its store
+# (a cached answer while the store is unchanged); nginx sends the same
+# bytes as a static file, the most any server could do.
+api_workload() {
+	local title="GitHub API releases/latest, 16 connections (wrk -t2 -c16)"
+	local ota_url="http://127.0.0.1:$OTA_PORT/repos/bench/app/releases/latest"
+	local nginx_url="http://127.0.0.1:$NGINX_PORT/latest.json"
+	local ota_rps nginx_rps
+	curl -sS --max-time 10 -o "$CATALOG/latest.json" "$ota_url" ||
+		die "curl $ota_url failed"
+	grep -q '"tag_name":"1.0.0"' "$CATALOG/latest.json" ||
+		die "$ota_url: no tag_name 1.0.0 in the answer"
+	curl -sS --max-time 10 "$nginx_url" | cmp -s - "$CATALOG/latest.json" ||
+		die "$nginx_url does not send the same bytes"
+	printf '\n### %s\n\n' "$title"
+	printf '| server | req/s | MiB/s | p50 ms | p99 ms | errors | run |\n'
+	printf '| --- | ---: | ---: | ---: | ---: | ---: | --- |\n'
+	run_wrk ota-api 2 16 "$DURATION" "$ota_url" "$OLD_MD5"
+	ota_rps=$R_RPS
+	row "ota serve" "$DURATION"
+	run_wrk nginx-api 2 16 "$DURATION" "$nginx_url" "$OLD_MD5"
+	nginx_rps=$R_RPS
+	row "nginx (static copy)" "$DURATION"
+	printf '\nota/nginx: **%s**\n' "$(ratio "$ota_rps" "$nginx_rps")"
+	RESULTS+="| $title | $(ratio "$ota_rps" "$nginx_rps")"
+	[ -z "$REFERENCE" ] || RESULTS+=" | n/a"
+	RESULTS+=$' |\n'
+}
+
 # ---- report ----
 
 printf '# ota serve benchmark\n\n'
@@ -507,6 +543,8 @@ else
 	workload "304 no update, 16 connections ($CLIENT_304 -t2 -c16)" \
 		"$CLIENT_304" 2 16 304
 fi
+
+api_workload
 
 printf '\n### ratios (requests/s, same run)\n\n'
 if [ -n "$REFERENCE" ]; then
