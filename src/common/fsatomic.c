@@ -120,8 +120,9 @@ fsatomic_write_chunk(struct fsatomic *a, const void *p, size_t n)
 	return write_all(a->fd, p, n);
 }
 
-enum ota_status
-fsatomic_commit_to(struct fsatomic *a, const char *path)
+/* Names the temp path: rename(2), or with !replace link(2) + unlink(2). */
+static enum ota_status
+commit(struct fsatomic *a, const char *path, bool replace)
 {
 	char dir[PATH_MAX];
 	enum ota_status st;
@@ -141,16 +142,26 @@ fsatomic_commit_to(struct fsatomic *a, const char *path)
 		close(fd);
 		goto fail;
 	}
-	if (close(fd) != 0 || rename(a->tmp, path) != 0) {
+	if (close(fd) != 0 || (replace ? rename(a->tmp, path) :
+	    link(a->tmp, path)) != 0) {
 		e = errno;
 		goto fail;
 	}
+	if (!replace)
+		(void)unlink(a->tmp);
 	a->live = false;
 	return fsatomic_fsync_dir(dir);
 fail:
 	fsatomic_abort(a);
 	errno = e;
-	return ota_status_from_errno(e);
+	return e == EEXIST && !replace ? OTA_E_EXISTS :
+	    ota_status_from_errno(e);
+}
+
+enum ota_status
+fsatomic_commit_to(struct fsatomic *a, const char *path)
+{
+	return commit(a, path, true);
 }
 
 enum ota_status
@@ -158,7 +169,15 @@ fsatomic_commit(struct fsatomic *a)
 {
 	if (!a->live)
 		return OTA_E_INVALID;
-	return fsatomic_commit_to(a, a->path);
+	return commit(a, a->path, true);
+}
+
+enum ota_status
+fsatomic_commit_new(struct fsatomic *a)
+{
+	if (!a->live)
+		return OTA_E_INVALID;
+	return commit(a, a->path, false);
 }
 
 void

@@ -101,6 +101,15 @@ enum ota_status fsatomic_commit(struct fsatomic *a);
 __attribute__((warn_unused_result))
 enum ota_status fsatomic_commit_to(struct fsatomic *a, const char *path);
 
+/*
+ * As fsatomic_commit, but never replaces: if the name exists (even if it
+ * appeared after fsatomic_open), OTA_E_EXISTS and the temp is removed.
+ * link(2) then unlink(2) of the temp, so the check and the naming are one
+ * step: of two writers racing for a name, exactly one wins.
+ */
+__attribute__((warn_unused_result))
+enum ota_status fsatomic_commit_new(struct fsatomic *a);
+
 /* Closes and unlinks the temp. No-op if a is not open (zeroed, failed
  * open, already committed or aborted). Never touches a->path. */
 void fsatomic_abort(struct fsatomic *a);

@@ -819,7 +819,7 @@ parse(const char *text, size_t len, bool verify,
     struct manifest *out, char *err, size_t errsz)
 {
 	const cJSON *sigs = NULL, *sgn = NULL;
-	struct buf canon, again;
+	struct buf canon, again, whole;
 	enum ota_status st;
 	cJSON *root = NULL;
 	char *copy = NULL, when[MANIFEST_TIME_MAX];
@@ -827,6 +827,7 @@ parse(const char *text, size_t len, bool verify,
 	memset(out, 0, sizeof(*out));
 	buf_init(&canon, MANIFEST_MAX_BYTES);
 	buf_init(&again, MANIFEST_MAX_BYTES);
+	buf_init(&whole, MANIFEST_MAX_BYTES);
 	if (len > MANIFEST_MAX_BYTES) {
 		st = str_fail(err, errsz, OTA_E_INVALID, "manifest is larger "
 		    "than %d bytes", MANIFEST_MAX_BYTES);
@@ -852,6 +853,22 @@ parse(const char *text, size_t len, bool verify,
 	}
 	if ((st = envelope_check(root, &sigs, &sgn, err, errsz)) != OTA_OK)
 		goto out;
+	/*
+	 * The file must be the canonical text of what it holds (one final
+	 * newline allowed): JSON parsers disagree on "\u0000" inside strings
+	 * and on 7.0 versus 7, so any other spelling could make another tool
+	 * read, from a file that verifies, something that was never signed.
+	 */
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if ((st = canon_value(&whole, root, 0)) != OTA_OK ||
+	    whole.len != len || memcmp(whole.data, text, len) != 0) {
+		if (st != OTA_E_NOMEM)
+			st = str_fail(err, errsz, OTA_E_INVALID, "manifest is "
+			    "not in canonical form (sorted keys, no spaces, "
+			    "integers only: as ota writes it)");
+		goto out;
+	}
 	if ((st = canon_value(&canon, sgn, 1)) != OTA_OK) {
 		if (st != OTA_E_NOMEM)
 			st = str_fail(err, errsz, OTA_E_INVALID, "signed part is "
@@ -886,6 +903,7 @@ out:
 		manifest_release(out);
 	buf_release(&canon);
 	buf_release(&again);
+	buf_release(&whole);
 	cJSON_Delete(root);
 	free(copy);
 	return st;

@@ -114,6 +114,11 @@ key_file_read(const char *path, bool is_private, char *text, size_t textsz,
 		st = fail(err, errsz, OTA_E_FORBIDDEN, "private key '%s' is "
 		    "accessible by others (mode %04o); run chmod 600 '%s'",
 		    path, (unsigned)(sb.st_mode & 07777), path);
+	else if (is_private && sb.st_uid != geteuid() && sb.st_uid != 0)
+		/* As ssh: a key its owner could swap is not ours to trust. */
+		st = fail(err, errsz, OTA_E_FORBIDDEN, "private key '%s' "
+		    "belongs to user %u, not to this user (%u) or root", path,
+		    (unsigned)sb.st_uid, (unsigned)geteuid());
 	while (st == OTA_OK) {
 		ssize_t r = read(fd, text + len, textsz - 1 - len);
 
@@ -419,17 +424,19 @@ stage(struct fsatomic *a, const char *path, const void *p, size_t n,
 /*
  * Writes the pair. Two names cannot appear in one atomic step, so both
  * files are complete and on disk under temp names before either is
- * renamed, and the renames follow each other: the private key first, then
- * the public key. A crash between them (a directory fsync apart) leaves a
- * private key without its public half, which is derived from the private
- * key (sign_key_load_public reads a .key) and so can be rewritten; the
- * other order would leave a public key nothing can sign for, which
- * keygen then refuses to replace without force. A failure (not a crash)
- * removes what was written.
+ * named, and the namings follow each other: the private key first, then
+ * the public key. A crash or a failure between them leaves a private key
+ * without its public half, which is derived from the private key
+ * (sign_key_load_public reads a .key) and so can be rewritten; the other
+ * order would leave a public key nothing can sign for. A private key that
+ * was named is never removed again. Without force the names are taken
+ * with fsatomic_commit_new: of two keygens racing for one pair, exactly
+ * one makes the private key, and the other gets OTA_E_EXISTS.
  */
 static enum ota_status
 write_pair(const char *priv_path, const void *priv, size_t privlen,
-    const char *pub_path, const char *pub, char *err, size_t errsz)
+    const char *pub_path, const char *pub, bool force, char *err,
+    size_t errsz)
 {
 	struct fsatomic a = { 0 }, b = { 0 };
 	enum ota_status st;
@@ -443,17 +450,22 @@ write_pair(const char *priv_path, const void *priv, size_t privlen,
 		fsatomic_abort(&a);
 		return st;
 	}
-	if ((st = fsatomic_commit(&a)) != OTA_OK) {
+	st = force ? fsatomic_commit(&a) : fsatomic_commit_new(&a);
+	if (st != OTA_OK) {
 		fsatomic_abort(&b);
-		return fail(err, errsz, st, "cannot write '%s': %s", priv_path,
-		    strerror(errno));
+		return fail(err, errsz, st, st == OTA_E_EXISTS ? "'%s' already "
+		    "exists (use --force to replace it)" : "cannot write '%s'",
+		    priv_path);
 	}
-	if ((st = fsatomic_commit(&b)) != OTA_OK) {
+	if ((st = force ? fsatomic_commit(&b) : fsatomic_commit_new(&b)) !=
+	    OTA_OK) {
 		e = errno;
-		(void)unlink(priv_path);
-		errno = e;
-		return fail(err, errsz, st, "cannot write '%s': %s", pub_path,
-		    strerror(e));
+		/* An old public key must not stay beside the new key. */
+		if (force)
+			(void)unlink(pub_path);
+		return fail(err, errsz, st, "cannot write '%s' (%s); the "
+		    "private key '%s' was written: its public key can be "
+		    "made again from it", pub_path, strerror(e), priv_path);
 	}
 	return OTA_OK;
 }
@@ -492,8 +504,8 @@ sign_keygen(const char *priv_path, const char *pub_path, bool force,
 	}
 	line[strlen(line) + 1] = '\0';
 	line[strlen(line)] = '\n';
-	st = write_pair(priv_path, data, (size_t)len, pub_path, line, err,
-	    errsz);
+	st = write_pair(priv_path, data, (size_t)len, pub_path, line, force,
+	    err, errsz);
 out:
 	BIO_free(pem);
 	sign_key_free(k);

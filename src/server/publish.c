@@ -849,6 +849,7 @@ publish_repo_key(struct store *s, const char *owner, const char *name,
 	struct store_repo repo;
 	enum ota_status rc;
 	struct stat sb;
+	bool made;
 
 	*key = NULL;
 	if (created != NULL)
@@ -889,10 +890,16 @@ publish_repo_key(struct store *s, const char *owner, const char *name,
 		    "%s", dir, strerror(errno));
 		return rc;
 	}
-	if ((rc = sign_keygen(priv, pub, false, err, errsz)) != OTA_OK ||
+	/* Another process may make the same key at the same time: one
+	 * wins (OTA_E_EXISTS for the other), and both use its key. */
+	rc = sign_keygen(priv, pub, false, err, errsz);
+	made = rc == OTA_OK;
+	if (rc == OTA_E_EXISTS)
+		rc = OTA_OK;
+	if (rc != OTA_OK ||
 	    (rc = sign_key_load_private(key, priv, err, errsz)) != OTA_OK)
 		return rc;
 	if (created != NULL)
-		*created = true;
+		*created = made;
 	return OTA_OK;
 }

@@ -264,6 +264,27 @@ stale_cleanup(void **state)
 	assert_int_equal(fsatomic_clean_stale(path), OTA_E_NOTFOUND);
 }
 
+/* commit_new takes a free name, and never replaces one that exists. */
+static void
+commit_new(void **state)
+{
+	struct fsatomic a = { 0 }, b = { 0 };
+	char path[PATH_MAX * 2];
+
+	(void)state;
+	tl_path(path, sizeof(path), "k");
+	assert_int_equal(fsatomic_open(&a, path, 0600), OTA_OK);
+	assert_int_equal(fsatomic_open(&b, path, 0600), OTA_OK);
+	assert_int_equal(fsatomic_write_chunk(&a, "first", 5), OTA_OK);
+	assert_int_equal(fsatomic_write_chunk(&b, "second", 6), OTA_OK);
+	assert_int_equal(fsatomic_commit_new(&a), OTA_OK);
+	/* The name appeared after b was opened: b loses, cleanly. */
+	assert_int_equal(fsatomic_commit_new(&b), OTA_E_EXISTS);
+	assert_content("k", "first", 5);
+	assert_int_equal(count_entries(), 1);	/* no temp left */
+	fsatomic_abort(&b);
+}
+
 /* A temp whose writer still runs is kept, unless untouched for a day. */
 static void
 stale_live_writer(void **state)
@@ -325,6 +346,7 @@ main(void)
 		T(failure_leaves_old),
 		T(stale_cleanup),
 		T(stale_live_writer),
+		T(commit_new),
 		T(fsync_dir),
 	};
 
