@@ -16,7 +16,7 @@ static const struct cli_command commands[] = {
 	  cmd_release, cmd_release_usage },
 	{ "repo", "list repositories, make them private or public",
 	  cmd_repo, cmd_repo_usage },
-	{ "device", "pin ESP devices to a release or a channel",
+	{ "device", "pin ESP devices to a release; show device reports",
 	  cmd_device, cmd_device_usage },
 	{ "token", "create, list or revoke API tokens",
 	  cmd_token, cmd_token_usage },

@@ -13,7 +13,9 @@
 #include "server/publish.h"
 #include "common/banned.h"
 
-enum api_op { API_BLOB, API_PUBLISH, API_PROMOTE, API_YANK, API_UNYANK };
+enum api_op {
+	API_BLOB, API_PUBLISH, API_PROMOTE, API_YANK, API_UNYANK, API_EVENT
+};
 
 struct route_upload {
 	const struct route_env *env;
@@ -24,6 +26,7 @@ struct route_upload {
 	char owner[STORE_MAX_NAME + 1];
 	char name[STORE_MAX_NAME + 1];
 	char tag[STORE_MAX_TAG + 1];
+	char device[STORE_MAX_DEVICE_ID + 1];
 	char who[STORE_MAX_NAME + 32];	/* the token, for the log */
 };
 
@@ -81,6 +84,15 @@ match(struct route_upload *u, const char *method, const char *path)
 		u->op = API_BLOB;
 		return strcmp(method, "PUT") == 0 ? 0 : 405;
 	}
+	if (n == 5 && str_has_prefix(path, "api/v1/devices/") &&
+	    segment(path, 3, u->device, sizeof(u->device)) &&
+	    segment(path, 4, verb, sizeof(verb)) &&
+	    strcmp(verb, "events") == 0) {
+		if (!store_device_id_valid(u->device))
+			return 404;
+		u->op = API_EVENT;
+		return strcmp(method, "POST") == 0 ? 0 : 405;
+	}
 	if (!str_has_prefix(path, "api/v1/repos/") ||
 	    !segment(path, 3, u->owner, sizeof(u->owner)) ||
 	    !segment(path, 4, u->name, sizeof(u->name)) ||
@@ -118,17 +130,23 @@ authorise(struct route_upload *u, const struct route_req *req,
 	int status = 0;
 
 	if (secret == NULL) {
-		*why = "Requires authentication: send 'Authorization: Bearer "
-		    "TOKEN' (ota token create --scope publish)";
+		*why = u->op == API_EVENT ? "Requires authentication: send "
+		    "'Authorization: Bearer TOKEN' (any token, e.g. ota token "
+		    "create --scope read)" : "Requires authentication: send "
+		    "'Authorization: Bearer TOKEN' (ota token create --scope "
+		    "publish)";
 		return 401;
 	}
 	pthread_mutex_lock(env->store_lock);
 	st = store_token_check(env->store, secret, &tok);
-	if (st == OTA_OK && tok.scope < STORE_SCOPE_PUBLISH) {
+	if (st == OTA_OK && u->op == API_EVENT)
+		;	/* any token may report: devices hold read tokens */
+	else if (st == OTA_OK && tok.scope < STORE_SCOPE_PUBLISH) {
 		*why = "This token may only read: publishing needs a token "
 		    "with the publish scope";
 		status = 403;
-	} else if (st == OTA_OK && tok.repo_id != 0 && u->op != API_BLOB) {
+	} else if (st == OTA_OK && tok.repo_id != 0 && u->op != API_BLOB &&
+	    u->op != API_EVENT) {
 		/* A token for one repository cannot create another. */
 		st = store_repo_get(env->store, u->owner, u->name, &repo);
 		if (st != OTA_OK || repo.id != tok.repo_id) {
@@ -259,6 +277,70 @@ release_summary(const struct route_upload *u, const struct store_release *r)
 	    (double)r->metadata_version);
 	cJSON_AddStringToObject(o, "manifest_sha256", r->manifest);
 	return o;
+}
+
+/* A string field of at most max bytes, "" when absent; false if bad. */
+static bool
+field(const cJSON *in, const char *key, char *out, size_t max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, key);
+	size_t i, n;
+
+	out[0] = '\0';
+	if (v == NULL || cJSON_IsNull(v))
+		return true;
+	if (!cJSON_IsString(v) || (n = strlen(v->valuestring)) > max)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v->valuestring[i] < 0x20)
+			return false;
+	memcpy(out, v->valuestring, n + 1);
+	return true;
+}
+
+/* POST /api/v1/devices/{id}/events: one report from a device's agent. */
+static void
+do_event(struct route_upload *u, const struct route_req *req,
+    const cJSON *in, struct reply *rep)
+{
+	struct store_event e;
+	enum ota_status st;
+	cJSON *out;
+
+	memset(&e, 0, sizeof(e));
+	(void)!str_copy(e.device, sizeof(e.device), u->device);
+	if (in == NULL || !field(in, "event", e.kind, STORE_MAX_EVENT_KIND) ||
+	    e.kind[0] == '\0' || strspn(e.kind, "abcdefghijklmnopqrstuvwxyz_")
+	    != strlen(e.kind) ||
+	    !field(in, "repo", e.repo, sizeof(e.repo) - 1) ||
+	    !field(in, "module", e.module, sizeof(e.module) - 1) ||
+	    !field(in, "from_version", e.from_version, STORE_MAX_TAG) ||
+	    !field(in, "to_version", e.to_version, STORE_MAX_TAG) ||
+	    !field(in, "reason", e.reason, STORE_MAX_REASON)) {
+		api_error(rep, req, 422, "Validation Failed: \"event\" (a-z _, "
+		    "at most 32) is required; repo, module, from_version, "
+		    "to_version and reason are short strings without control "
+		    "characters");
+		return;
+	}
+	if (req->peer != NULL)
+		req->peer(req->header_ctx, e.peer, sizeof(e.peer));
+	pthread_mutex_lock(u->env->store_lock);
+	st = store_event_add(u->env->store, &e);
+	pthread_mutex_unlock(u->env->store_lock);
+	if (st != OTA_OK) {
+		log_error("cannot record an event of device %s: %s (%s)",
+		    e.device, ota_status_str(st), store_errmsg(u->env->store));
+		api_error(rep, req, http_status(st), "Server Error");
+		return;
+	}
+	if (strcmp(e.kind, "failure") == 0 || strcmp(e.kind, "rollback") == 0)
+		log_warn("device %s: %s of %.100s %.40s -> %.40s: %.200s",
+		    e.device, e.kind, e.repo[0] ? e.repo : e.module,
+		    e.from_version, e.to_version, e.reason);
+	out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out, "id", (double)e.id);
+	github_json(rep, req, 201, out);
 }
 
 /* The status for a publish_* failure. */
@@ -438,7 +520,9 @@ api_upload_end(struct route_upload *u, const struct route_req *req,
 			    "body is required");
 		else
 			do_publish(u, req, in, rep);
-	} else
+	} else if (u->op == API_EVENT)
+		do_event(u, req, in, rep);
+	else
 		do_change(u, req, in, rep);
 out:
 	cJSON_Delete(in);

@@ -9,6 +9,9 @@
  *        "prerelease", "force", "expires_days"} → 201 the release
  *   POST /api/v1/repos/{o}/{r}/releases/{tag}/promote  {"channel"}
  *   POST /api/v1/repos/{o}/{r}/releases/{tag}/yank | unyank
+ *   POST /api/v1/devices/{id}/events              body: {"event",
+ *        "repo", "module", "from_version", "to_version", "reason"}
+ *        → 201 {"id"}; any token may report (devices hold read tokens)
  *
  * Files are uploaded first, streamed into the blob store (never held in
  * memory), and named by their SHA-256; a release then refers to them, and

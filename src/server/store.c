@@ -481,6 +481,45 @@ store_device_list(struct store *s, struct store_device **out, size_t *n)
 	return rc;
 }
 
+/* ---- device events ---- */
+
+bool
+store_device_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n > 0 && n <= STORE_MAX_DEVICE_ID &&
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._:-") == n;
+}
+
+enum ota_status
+store_event_add(struct store *s, struct store_event *e)
+{
+	if (!store_device_id_valid(e->device))
+		return OTA_E_INVALID;
+	e->at = (int64_t)time(NULL);
+	return s->be->event_insert(s->db, e, STORE_MAX_EVENTS);
+}
+
+enum ota_status
+store_event_list(struct store *s, const char *device, size_t limit,
+    struct store_event **out, size_t *n)
+{
+	enum ota_status rc;
+
+	*out = NULL;
+	*n = 0;
+	if (limit == 0)
+		return OTA_OK;
+	if ((rc = s->be->event_list(s->db, device, limit, out, n)) != OTA_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 /* ---- tokens ---- */
 
 static const char *const scope_names[] = {

@@ -99,6 +99,24 @@ struct store_device {
 	int64_t updated;
 };
 
+/* What a device reported (POST /api/v1/devices/{id}/events). */
+#define STORE_MAX_DEVICE_ID 64
+#define STORE_MAX_EVENT_KIND 32
+#define STORE_MAX_REASON 1024
+#define STORE_MAX_EVENTS 1000		/* kept per device, newest */
+struct store_event {
+	int64_t id;
+	char device[STORE_MAX_DEVICE_ID + 1];
+	int64_t at;				/* unix seconds, server time */
+	char kind[STORE_MAX_EVENT_KIND + 1];	/* "success", "failure", ... */
+	char repo[2 * STORE_MAX_NAME + 2];
+	char module[STORE_MAX_NAME + 1];
+	char from_version[STORE_MAX_TAG + 1];
+	char to_version[STORE_MAX_TAG + 1];
+	char reason[STORE_MAX_REASON + 1];
+	char peer[64];				/* the reporting address */
+};
+
 /* Which releases store_release_list returns. */
 enum store_filter {
 	STORE_LIST_ALL,			/* every release (operators) */
@@ -245,6 +263,21 @@ enum ota_status store_device_put(struct store *s,
 __attribute__((warn_unused_result))
 enum ota_status store_device_list(struct store *s, struct store_device **out,
     size_t *n);
+
+/* ---- device events ---- */
+
+/* A device id: 1-64 of [A-Za-z0-9._:-] (a MAC, a serial, a hostname). */
+bool store_device_id_valid(const char *id);
+/*
+ * Records e (its id and at are set here); only the newest
+ * STORE_MAX_EVENTS of a device are kept.
+ */
+__attribute__((warn_unused_result))
+enum ota_status store_event_add(struct store *s, struct store_event *e);
+/* The newest events, at most limit, of device (NULL: of every device). */
+__attribute__((warn_unused_result))
+enum ota_status store_event_list(struct store *s, const char *device,
+    size_t limit, struct store_event **out, size_t *n);
 
 /* ---- tokens ---- */
 

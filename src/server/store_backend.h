@@ -63,6 +63,13 @@ struct store_backend {
 	enum ota_status (*device_list)(void *db, struct store_device **out,
 	    size_t *n);
 
+	/* Inserts e (sets its id) and drops the device's events past keep. */
+	enum ota_status (*event_insert)(void *db, struct store_event *e,
+	    size_t keep);
+	/* Newest first; device NULL: every device. */
+	enum ota_status (*event_list)(void *db, const char *device,
+	    size_t limit, struct store_event **out, size_t *n);
+
 	enum ota_status (*token_insert)(void *db, const char *hash,
 	    struct store_token *t);
 	enum ota_status (*token_get)(void *db, const char *hash,

@@ -17,7 +17,7 @@
 #include "server/store_backend.h"
 #include "common/banned.h"
 
-#define SQLITE_SCHEMA_VERSION 1
+#define SQLITE_SCHEMA_VERSION 2
 
 struct sdb {
 	sqlite3 *db;
@@ -71,6 +71,24 @@ static const char *const schema_v1 =
 	" channel TEXT NOT NULL DEFAULT '',"
 	" pin TEXT NOT NULL DEFAULT '',"
 	" updated INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Version 2: what devices report (POST /api/v1/devices/{id}/events). */
+static const char *const schema_v2 =
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY,"
+	" device TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" repo TEXT NOT NULL DEFAULT '',"
+	" module TEXT NOT NULL DEFAULT '',"
+	" from_version TEXT NOT NULL DEFAULT '',"
+	" to_version TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" peer TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX events_by_device ON events (device, id);";
+
+/* schema[v - 1] brings a database from version v - 1 to v. */
+static const char *const *const schema[] = { &schema_v1, &schema_v2 };
 
 static enum ota_status
 status_of(int rc)
@@ -146,44 +164,65 @@ col_dup(sqlite3_stmt *st, int i)
 	return strdup(v ? (const char *)v : "");
 }
 
-static enum ota_status
-migrate(struct sdb *d, char *err, size_t errsz)
+static int
+user_version(struct sdb *d)
 {
 	sqlite3_stmt *st = prep(d, "PRAGMA user_version");
-	enum ota_status rc;
 	int version = -1;
 
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	return version;
+}
+
+/*
+ * Brings the schema to SQLITE_SCHEMA_VERSION in one transaction. The
+ * version is read again under the write lock: another process may have
+ * migrated the file while this one waited for it.
+ */
+static enum ota_status
+migrate(struct sdb *d, char *err, size_t errsz)
+{
+	char sql[32];
+	enum ota_status rc;
+	int version = user_version(d);
+
+	if (version == SQLITE_SCHEMA_VERSION)
+		return OTA_OK;
+	if (version >= 0 && (rc = exec(d, "BEGIN IMMEDIATE")) != OTA_OK) {
+		(void)!str_fmt(err, errsz, "cannot lock the database: %s",
+		    sqlite3_errmsg(d->db));
+		return rc;
+	}
+	if (version >= 0)
+		version = user_version(d);
 	if (version < 0) {
 		(void)!str_fmt(err, errsz, "cannot read schema version: %s",
 		    sqlite3_errmsg(d->db));
+		(void)!exec(d, "ROLLBACK");
 		return OTA_E_IO;
 	}
-	if (version == SQLITE_SCHEMA_VERSION)
-		return OTA_OK;
 	if (version > SQLITE_SCHEMA_VERSION) {
 		(void)!str_fmt(err, errsz, "database schema version %d is "
 		    "newer than this ota understands (%d): upgrade ota",
 		    version, SQLITE_SCHEMA_VERSION);
+		(void)!exec(d, "ROLLBACK");
 		return OTA_E_UNSUPPORTED;
 	}
-	if ((rc = exec(d, "BEGIN IMMEDIATE")) != OTA_OK)
-		goto fail;
-	if ((rc = exec(d, schema_v1)) != OTA_OK ||
-	    (rc = exec(d, "PRAGMA user_version = 1")) != OTA_OK ||
+	for (rc = OTA_OK; rc == OTA_OK && version < SQLITE_SCHEMA_VERSION;
+	    version++)
+		rc = exec(d, *schema[version]);
+	(void)!str_fmt(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    SQLITE_SCHEMA_VERSION);
+	if (rc != OTA_OK || (rc = exec(d, sql)) != OTA_OK ||
 	    (rc = exec(d, "COMMIT")) != OTA_OK) {
-		(void)!str_fmt(err, errsz, "cannot create the schema: %s",
-		    sqlite3_errmsg(d->db));
+		(void)!str_fmt(err, errsz, "cannot bring the schema to version "
+		    "%d: %s", SQLITE_SCHEMA_VERSION, sqlite3_errmsg(d->db));
 		(void)!exec(d, "ROLLBACK");
 		return rc;
 	}
 	return OTA_OK;
-fail:
-	(void)!str_fmt(err, errsz, "cannot lock the database: %s",
-	    sqlite3_errmsg(d->db));
-	return rc;
 }
 
 static enum ota_status
@@ -705,6 +744,89 @@ s_device_list(void *db, struct store_device **out, size_t *n)
 	return rc;
 }
 
+/* ---- device events ---- */
+
+#define EVENT_COLS "id, device, at, kind, repo, module, from_version," \
+	" to_version, reason, peer"
+
+static enum ota_status
+event_row(sqlite3_stmt *st, void *p)
+{
+	struct store_event *e = p;
+
+	e->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, e->device, sizeof(e->device));
+	e->at = sqlite3_column_int64(st, 2);
+	col_text(st, 3, e->kind, sizeof(e->kind));
+	col_text(st, 4, e->repo, sizeof(e->repo));
+	col_text(st, 5, e->module, sizeof(e->module));
+	col_text(st, 6, e->from_version, sizeof(e->from_version));
+	col_text(st, 7, e->to_version, sizeof(e->to_version));
+	col_text(st, 8, e->reason, sizeof(e->reason));
+	col_text(st, 9, e->peer, sizeof(e->peer));
+	return OTA_OK;
+}
+
+static enum ota_status
+s_event_insert(void *db, struct store_event *e, size_t keep)
+{
+	struct sdb *d = db;
+	sqlite3_stmt *st = prep(d, "INSERT INTO events (device, at, kind,"
+	    " repo, module, from_version, to_version, reason, peer)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	enum ota_status rc;
+
+	if (st != NULL) {
+		bind_text(st, 1, e->device);
+		sqlite3_bind_int64(st, 2, e->at);
+		bind_text(st, 3, e->kind);
+		bind_text(st, 4, e->repo);
+		bind_text(st, 5, e->module);
+		bind_text(st, 6, e->from_version);
+		bind_text(st, 7, e->to_version);
+		bind_text(st, 8, e->reason);
+		bind_text(st, 9, e->peer);
+	}
+	if ((rc = run(d, st)) != OTA_OK)
+		return rc;
+	e->id = sqlite3_last_insert_rowid(d->db);
+	st = prep(d, "DELETE FROM events WHERE device = ?1 AND id <="
+	    " (SELECT id FROM events WHERE device = ?1"
+	    " ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+	if (st != NULL) {
+		bind_text(st, 1, e->device);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)keep);
+	}
+	return run(d, st);
+}
+
+static enum ota_status
+s_event_list(void *db, const char *device, size_t limit,
+    struct store_event **out, size_t *n)
+{
+	struct sdb *d = db;
+	sqlite3_stmt *st;
+	enum ota_status rc;
+	void *arr;
+
+	if (device != NULL) {
+		st = prep(d, "SELECT " EVENT_COLS " FROM events"
+		    " WHERE device = ? ORDER BY id DESC LIMIT ?");
+		if (st != NULL) {
+			bind_text(st, 1, device);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+		}
+	} else {
+		st = prep(d, "SELECT " EVENT_COLS " FROM events"
+		    " ORDER BY id DESC LIMIT ?");
+		if (st != NULL)
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	}
+	rc = collect(d, st, sizeof(**out), limit, event_row, &arr, n);
+	*out = arr;
+	return rc;
+}
+
 /* ---- tokens ---- */
 
 #define TOKEN_COLS "id, name, scope, repo_id, created"
@@ -803,6 +925,8 @@ const struct store_backend store_sqlite_backend = {
 	.device_get = s_device_get,
 	.device_put = s_device_put,
 	.device_list = s_device_list,
+	.event_insert = s_event_insert,
+	.event_list = s_event_list,
 	.token_insert = s_token_insert,
 	.token_get = s_token_get,
 	.token_list = s_token_list,

@@ -1282,6 +1282,58 @@ test_disconnect_mid_upload(void **state)
 }
 
 /* Three API calls on one connection. */
+/*
+ * POST /api/v1/devices/{id}/events: a read token may report, nobody else;
+ * bad fields are 422; what was reported is what `ota device events` shows.
+ */
+static void
+test_device_events(void **state)
+{
+	static const char ok[] = "{\"event\":\"rollback\",\"repo\":"
+	    "\"acme/app\",\"module\":\"app\",\"from_version\":\"1.1.0\","
+	    "\"to_version\":\"1.0.0\",\"reason\":\"health check failed\"}";
+	static const char *const bad[] = {
+		"{}", "{\"event\":\"\"}", "{\"event\":\"Bad\"}",
+		"{\"event\":5}", "{\"event\":\"ok\",\"reason\":\"a\\nb\"}",
+		"{\"event\":\"ok\",\"to_version\":[]}",
+	};
+	const char *args[] = { "device", "events", "--data", data_dir,
+	    "gw-01", NULL };
+	char out[4096];
+	struct http_resp r;
+	size_t i;
+
+	(void)state;
+	api("POST", "/api/v1/devices/gw-01/events", tok_read, NULL, ok,
+	    strlen(ok), &r);
+	assert_int_equal(r.status, 201);
+	assert_non_null(strstr((char *)r.body, "\"id\":"));
+	tl_resp_free(&r);
+	api("POST", "/api/v1/devices/gw-01/events", NULL, NULL, ok,
+	    strlen(ok), &r);
+	assert_int_equal(r.status, 401);
+	tl_resp_free(&r);
+	api("POST", "/api/v1/devices/gw-01/events", "Bearer ota_nope", NULL,
+	    ok, strlen(ok), &r);
+	assert_int_equal(r.status, 401);
+	tl_resp_free(&r);
+	api("POST", "/api/v1/devices/bad%20id/events", tok_read, NULL, ok,
+	    strlen(ok), &r);
+	assert_int_equal(r.status, 404);
+	tl_resp_free(&r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		api("POST", "/api/v1/devices/gw-01/events", tok_read, NULL,
+		    bad[i], strlen(bad[i]), &r);
+		print_message("%s\n", bad[i]);
+		assert_int_equal(r.status, 422);
+		tl_resp_free(&r);
+	}
+	assert_int_equal(tl_ota_run(args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "gw-01 rollback  acme/app app 1.1.0 -> "
+	    "1.0.0: health check failed"));
+	assert_int_equal(strstr(strstr(out, "gw-01") + 1, "gw-01"), NULL);
+}
+
 static void
 test_keep_alive(void **state)
 {
@@ -1347,6 +1399,7 @@ main(void)
 		cmocka_unit_test(test_promote_yank_unyank),
 		cmocka_unit_test(test_wrong_method),
 		cmocka_unit_test(test_disconnect_mid_upload),
+		cmocka_unit_test(test_device_events),
 		cmocka_unit_test(test_keep_alive),
 	};
 

@@ -204,6 +204,74 @@ open_newer_schema(void **state)
 	assert_true(err[0] != '\0');
 }
 
+/* A version-1 database (no events table) is brought to the current one. */
+static void
+open_migrates_v1(void **state)
+{
+	struct store *s = open_tmp();
+	struct store_event e, *list;
+	char db[PATH_MAX + 16], err[512];
+	struct store_repo r;
+	sqlite3 *h = NULL;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(store_repo_ensure(s, "me", "app", &r), OTA_OK);
+	store_free(s);
+	snprintf(db, sizeof(db), "%s/" STORE_DB_NAME, tl_dir);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "DROP TABLE events;"
+	    "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(store_open(&s, tl_dir, false, err, sizeof(err)),
+	    OTA_OK);
+	assert_int_equal(store_repo_get(s, "me", "app", &r), OTA_OK);
+	memset(&e, 0, sizeof(e));
+	snprintf(e.device, sizeof(e.device), "gw-01");
+	snprintf(e.kind, sizeof(e.kind), "success");
+	assert_int_equal(store_event_add(s, &e), OTA_OK);
+	assert_int_equal(store_event_list(s, NULL, 10, &list, &n), OTA_OK);
+	assert_int_equal(n, 1);
+	free(list);
+	store_free(s);
+}
+
+/* Events: newest first, per device or all, the oldest dropped past the cap. */
+static void
+events(void **state)
+{
+	struct store *s = open_tmp();
+	struct store_event e, *list;
+	size_t n, i;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.kind, sizeof(e.kind), "check");
+	snprintf(e.device, sizeof(e.device), "bad id");
+	assert_int_equal(store_event_add(s, &e), OTA_E_INVALID);
+	for (i = 0; i < STORE_MAX_EVENTS + 5; i++) {
+		snprintf(e.device, sizeof(e.device), "gw-01");
+		snprintf(e.reason, sizeof(e.reason), "n%zu", i);
+		assert_int_equal(store_event_add(s, &e), OTA_OK);
+	}
+	snprintf(e.device, sizeof(e.device), "gw-02");
+	assert_int_equal(store_event_add(s, &e), OTA_OK);
+	assert_int_equal(store_event_list(s, "gw-01", 100000, &list, &n),
+	    OTA_OK);
+	assert_int_equal(n, STORE_MAX_EVENTS);
+	assert_string_equal(list[0].reason, "n1004");
+	assert_string_equal(list[n - 1].reason, "n5");
+	free(list);
+	assert_int_equal(store_event_list(s, NULL, 2, &list, &n), OTA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].device, "gw-02");
+	free(list);
+	assert_int_equal(store_event_list(s, "nobody", 10, &list, &n), OTA_OK);
+	assert_int_equal(n, 0);
+	assert_null(list);
+	store_free(s);
+}
+
 /* ---- names and repositories ---- */
 
 static void
@@ -915,6 +983,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(open_create_refuse_reopen),
 		T(open_newer_schema),
+		T(open_migrates_v1),
+		T(events),
 		cmocka_unit_test(name_valid_table),
 		T(repos),
 		T(release_insert_get_assets),
