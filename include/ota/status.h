@@ -27,7 +27,10 @@ enum ota_status {
 	OTA_E_EXISTS,		/* already there; refused to replace it */
 	OTA_E_AUTH,		/* missing or unknown credentials */
 	OTA_E_SIGNATURE,	/* no valid signature by a trusted key */
-	OTA_E_EXPIRED		/* signed metadata past its expiry time */
+	OTA_E_EXPIRED,		/* signed metadata past its expiry time */
+	OTA_E_NETWORK,		/* no connection: DNS, refused, reset, TLS */
+	OTA_E_TIMEOUT,		/* a connect, read or overall deadline passed */
+	OTA_E_PROTOCOL		/* the peer broke HTTP or sent what we can't use */
 };
 
 /* A short lower-case description of st; never NULL, static storage. */

@@ -20,6 +20,9 @@ ota_status_str(enum ota_status st)
 	case OTA_E_AUTH:	return "authentication required";
 	case OTA_E_SIGNATURE:	return "bad signature";
 	case OTA_E_EXPIRED:	return "expired";
+	case OTA_E_NETWORK:	return "network unreachable";
+	case OTA_E_TIMEOUT:	return "timed out";
+	case OTA_E_PROTOCOL:	return "protocol error";
 	}
 	return "unknown status";
 }

@@ -133,7 +133,10 @@ http_status(enum ota_status st)
 	case OTA_E_NOMEM:	return 503;
 	case OTA_E_IO:
 	case OTA_E_SIGNATURE:
-	case OTA_E_EXPIRED:	break;
+	case OTA_E_EXPIRED:
+	case OTA_E_NETWORK:
+	case OTA_E_TIMEOUT:
+	case OTA_E_PROTOCOL:	break;
 	}
 	return 500;
 }
