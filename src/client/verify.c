@@ -1,0 +1,158 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/verify.h"
+#include "common/hash.h"
+#include "common/str.h"
+#include "common/banned.h"
+
+static bool
+hex_of(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[n] == '\0';
+}
+
+void
+verify_abort(struct verify *v)
+{
+	hash_free(v->sha1);
+	hash_free(v->s256);
+	v->sha1 = v->s256 = NULL;
+}
+
+enum ota_status
+verify_begin(struct verify *v, uint64_t size, const char *git_sha1,
+    const char *sha256)
+{
+	char hdr[32];
+	enum ota_status st;
+
+	memset(v, 0, sizeof(*v));
+	if ((git_sha1 == NULL && sha256 == NULL) ||
+	    (git_sha1 != NULL && !hex_of(git_sha1, 40)) ||
+	    (sha256 != NULL && !hex_of(sha256, 64)))
+		return OTA_E_INVALID;
+	v->size = size;
+	if (git_sha1 != NULL) {
+		memcpy(v->git_sha1, git_sha1, sizeof(v->git_sha1));
+		if ((v->sha1 = hash_new(HASH_SHA1)) == NULL)
+			return OTA_E_NOMEM;
+		/* Git hashes a header with the size, NUL included, first. */
+		(void)!str_fmt(hdr, sizeof(hdr), "blob %llu",
+		    (unsigned long long)size);
+		if ((st = hash_update(v->sha1, hdr, strlen(hdr) + 1)) !=
+		    OTA_OK) {
+			verify_abort(v);
+			return st;
+		}
+	}
+	if (sha256 != NULL) {
+		memcpy(v->sha256, sha256, sizeof(v->sha256));
+		if ((v->s256 = hash_new(HASH_SHA256)) == NULL) {
+			verify_abort(v);
+			return OTA_E_NOMEM;
+		}
+	}
+	return OTA_OK;
+}
+
+enum ota_status
+verify_update(struct verify *v, const void *p, size_t n)
+{
+	enum ota_status st;
+
+	if (n > v->size - v->got)
+		return OTA_E_TOO_LARGE;
+	v->got += n;
+	if (v->sha1 != NULL && (st = hash_update(v->sha1, p, n)) != OTA_OK)
+		return st;
+	if (v->s256 != NULL && (st = hash_update(v->s256, p, n)) != OTA_OK)
+		return st;
+	return OTA_OK;
+}
+
+/* Finishes h and compares it with want (hex). */
+static enum ota_status
+check(struct hash_ctx *h, const char *want, const char *what, char *err,
+    size_t errsz)
+{
+	unsigned char md[HASH_MAX_LEN];
+	char hex[2 * HASH_MAX_LEN + 1];
+	enum ota_status st;
+	size_t len;
+
+	if ((st = hash_final(h, md, &len)) != OTA_OK)
+		return st;
+	str_hex(hex, md, len);
+	if (strcmp(hex, want) != 0)
+		return str_fail(err, errsz, OTA_E_CHANGED, "%s is %s, the feed "
+		    "promised %s", what, hex, want);
+	return OTA_OK;
+}
+
+enum ota_status
+verify_end(struct verify *v, char *err, size_t errsz)
+{
+	enum ota_status st = OTA_OK;
+
+	if (v->got != v->size)
+		st = str_fail(err, errsz, OTA_E_PROTOCOL, "%llu of %llu bytes "
+		    "arrived", (unsigned long long)v->got,
+		    (unsigned long long)v->size);
+	if (st == OTA_OK && v->sha1 != NULL)
+		st = check(v->sha1, v->git_sha1, "the Git blob id", err,
+		    errsz);
+	if (st == OTA_OK && v->s256 != NULL)
+		st = check(v->s256, v->sha256, "the SHA-256", err, errsz);
+	verify_abort(v);
+	return st;
+}
+
+static int
+by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct verify_file *)a)->path,
+	    ((const struct verify_file *)b)->path);
+}
+
+enum ota_status
+verify_release(const struct manifest *m, const struct verify_file *files,
+    size_t n, char *err, size_t errsz)
+{
+	struct verify_file *sorted;
+	enum ota_status st = OTA_OK;
+	size_t i;
+
+	if (n == 0 || m->nfiles == 0)
+		return str_fail(err, errsz, OTA_E_INVALID, "the release has no "
+		    "files: refusing to install an empty release");
+	if (n != m->nfiles)
+		return str_fail(err, errsz, OTA_E_CHANGED, "the feed lists %zu "
+		    "files, the signed manifest %zu", n, m->nfiles);
+	if ((sorted = malloc(n * sizeof(*sorted))) == NULL)
+		return OTA_E_NOMEM;
+	memcpy(sorted, files, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), by_path);
+	/* The manifest's files are sorted and unique (manifest.h). */
+	for (i = 0; i < n && st == OTA_OK; i++) {
+		if (strcmp(sorted[i].path, m->files[i].path) != 0)
+			st = str_fail(err, errsz, OTA_E_CHANGED, "the feed "
+			    "lists '%.200s' where the signed manifest has "
+			    "'%.200s'", sorted[i].path, m->files[i].path);
+		else if (sorted[i].size != m->files[i].size)
+			st = str_fail(err, errsz, OTA_E_CHANGED, "'%.200s' is "
+			    "%llu bytes in the feed, %llu in the signed "
+			    "manifest", sorted[i].path,
+			    (unsigned long long)sorted[i].size,
+			    (unsigned long long)m->files[i].size);
+	}
+	free(sorted);
+	return st;
+}
