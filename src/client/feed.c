@@ -13,15 +13,6 @@
 #define GITHUB_WEB "https://github.com/"
 #define GITHUB_API "https://api.github.com/repos/"
 
-static bool
-printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
 /* An http:// or https:// URL with a host, printable, without spaces. */
 static bool
 http_url(const char *s)
@@ -35,7 +26,7 @@ http_url(const char *s)
 	else
 		return false;
 	return host[0] != '\0' && host[0] != '/' && host[0] != '?' &&
-	    host[0] != '#' && strlen(s) < FEED_MAX_URL && printable(s) &&
+	    host[0] != '#' && strlen(s) < FEED_MAX_URL && str_printable(s) &&
 	    strchr(s, ' ') == NULL;
 }
 
@@ -98,7 +89,7 @@ feed_config_parse(const char *text, size_t len, struct feed_config *out,
 	}
 	if ((pat = str_item(repo, "github_pat")) != NULL &&
 	    (str_copy(out->token, sizeof(out->token), pat) != OTA_OK ||
-	    !printable(pat) || strchr(pat, ' ') != NULL)) {
+	    !str_printable(pat) || strchr(pat, ' ') != NULL)) {
 		/* Never quote a token in a message. */
 		st = str_fail(err, errsz, OTA_E_INVALID, "gitrepo.github_pat "
 		    "is too long or holds spaces or control characters");
@@ -157,7 +148,7 @@ feed_release_parse(const char *text, size_t len, struct feed_release *out,
 		goto out;
 	}
 	if (str_copy(out->tag, sizeof(out->tag), tag) != OTA_OK ||
-	    tag[0] == '\0' || !printable(tag)) {
+	    tag[0] == '\0' || !str_printable(tag)) {
 		st = str_fail(err, errsz, OTA_E_PROTOCOL, "tag_name is empty, "
 		    "too long or holds control characters");
 		goto out;
@@ -191,7 +182,7 @@ name_valid(const char *s)
 
 	return n > 0 && n <= FEED_MAX_NAME && strcmp(s, ".") != 0 &&
 	    strcmp(s, "..") != 0 && strchr(s, '/') == NULL &&
-	    strchr(s, '\\') == NULL && printable(s);
+	    strchr(s, '\\') == NULL && str_printable(s);
 }
 
 static bool

@@ -68,20 +68,11 @@ enum main_kind { MAIN_NONE, MAIN_LINK, MAIN_DIR };
 /* ---- small helpers ---- */
 
 static bool
-printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
-static bool
 version_ok(const char *v)
 {
 	size_t n = strlen(v);
 
-	return n > 0 && n <= STORAGE_MAX_VERSION && printable(v) &&
+	return n > 0 && n <= STORAGE_MAX_VERSION && str_printable(v) &&
 	    strchr(v, '/') == NULL && v[0] != '.';
 }
 
@@ -217,7 +208,7 @@ put(char *buf, size_t *len, enum ota_status *rc, const char *key,
 
 	if (*rc != OTA_OK)
 		return;
-	if (!printable(val))
+	if (!str_printable(val))
 		*rc = OTA_E_INVALID;
 	else if (*len + n >= STORAGE_MAX_STATE)
 		*rc = OTA_E_TOO_LARGE;
@@ -398,7 +389,7 @@ state_read(struct storage *st, struct rec *r)
 		if ((eq = strchr(line, '=')) == NULL)
 			return OTA_E_INVALID;
 		*eq = '\0';
-		if (!printable(eq + 1) ||
+		if (!str_printable(eq + 1) ||
 		    parse_line(r, line, eq + 1, &seen) != OTA_OK)
 			return OTA_E_INVALID;
 	}
@@ -859,7 +850,7 @@ storage_open(struct storage **out, const char *root, const char *module,
 	size_t n = strlen(module);
 
 	*out = NULL;
-	if (n == 0 || n > STORAGE_MAX_MODULE || !printable(module) ||
+	if (n == 0 || n > STORAGE_MAX_MODULE || !str_printable(module) ||
 	    strchr(module, '/') != NULL || module[0] == '.')
 		return str_fail(err, errsz, OTA_E_INVALID, "bad module name "
 		    "'%s'", module);
@@ -945,7 +936,7 @@ storage_state_set(struct storage *st, const struct storage_state *in)
 
 	if ((rc = storage_recover(st, NULL, NULL, 0)) != OTA_OK)
 		return rc;
-	if (!printable(in->etag) || in->backoff_until < 0 ||
+	if (!str_printable(in->etag) || in->backoff_until < 0 ||
 	    in->metadata_floor > INT64_MAX)
 		return OTA_E_INVALID;
 	r = st->rec;

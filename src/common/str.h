@@ -39,6 +39,9 @@ bool str_has_prefix(const char *s, const char *prefix);
 /* Lower-case hex of p[n] into out[2n+1]. */
 void str_hex(char *out, const unsigned char *p, size_t n);
 
+/* True if s holds no control byte (< 0x20) and no DEL. */
+bool str_printable(const char *s);
+
 /* FNV-1a of s: a cheap, well-spread hash for in-memory tables. */
 uint64_t str_hash64(const char *s);
 
