@@ -248,39 +248,71 @@ entry(const cJSON *e, const char *dir, struct feed_entry *out, char *err,
 }
 
 enum ota_status
-feed_listing_parse(const char *text, size_t len, const char *dir,
-    struct feed_entry *out, size_t max, size_t *n, char *err, size_t errsz)
+feed_listing_walk(const char *text, size_t len, const char *dir,
+    size_t max, feed_entry_fn fn, void *ctx, char *err, size_t errsz)
 {
+	struct feed_entry *one;
 	const cJSON *e;
 	enum ota_status st = OTA_OK;
 	cJSON *root;
 
-	*n = 0;
 	if ((root = parse(text, len, FEED_MAX_JSON)) == NULL ||
 	    !cJSON_IsArray(root)) {
 		cJSON_Delete(root);
 		return str_fail(err, errsz, OTA_E_PROTOCOL, "the listing of "
 		    "'%s' is not a JSON array", dir);
 	}
+	/* Checked whole before the first entry is handed out. */
+	if ((size_t)cJSON_GetArraySize(root) > max) {
+		cJSON_Delete(root);
+		return str_fail(err, errsz, OTA_E_TOO_LARGE, "the listing of "
+		    "'%s' has more than %zu entries", dir, max);
+	}
+	if ((one = malloc(sizeof(*one))) == NULL) {
+		cJSON_Delete(root);
+		return OTA_E_NOMEM;
+	}
 	cJSON_ArrayForEach(e, root) {
-		if (*n == max) {
-			st = str_fail(err, errsz, OTA_E_TOO_LARGE, "the listing "
-			    "of '%s' has more than %zu entries", dir, max);
+		if (!cJSON_IsObject(e)) {
+			st = str_fail(err, errsz, OTA_E_PROTOCOL, "the listing "
+			    "of '%s' holds a non-object", dir);
 			break;
 		}
-		if (!cJSON_IsObject(e) || !entry(e, dir, &out[*n], err,
-		    errsz)) {
-			if (!cJSON_IsObject(e))
-				(void)str_fail(err, errsz, OTA_E_PROTOCOL,
-				    "the listing of '%s' holds a non-object",
-				    dir);
+		if (!entry(e, dir, one, err, errsz)) {
 			st = OTA_E_PROTOCOL;
 			break;
 		}
-		(*n)++;
+		if ((st = fn(ctx, one)) != OTA_OK)
+			break;
 	}
-	if (st != OTA_OK)
-		*n = 0;
+	free(one);
 	cJSON_Delete(root);
+	return st;
+}
+
+struct collect {
+	struct feed_entry *out;
+	size_t n;
+};
+
+static enum ota_status
+collect_one(void *ctx, const struct feed_entry *e)
+{
+	struct collect *c = ctx;
+
+	c->out[c->n++] = *e;
+	return OTA_OK;
+}
+
+enum ota_status
+feed_listing_parse(const char *text, size_t len, const char *dir,
+    struct feed_entry *out, size_t max, size_t *n, char *err, size_t errsz)
+{
+	struct collect c = { out, 0 };
+	enum ota_status st;
+
+	st = feed_listing_walk(text, len, dir, max, collect_one, &c, err,
+	    errsz);
+	*n = st == OTA_OK ? c.n : 0;
 	return st;
 }

@@ -88,4 +88,16 @@ enum ota_status feed_listing_parse(const char *text, size_t len,
     const char *dir, struct feed_entry *out, size_t max, size_t *n,
     char *err, size_t errsz);
 
+/*
+ * As feed_listing_parse, one entry at a time: each checked entry goes to
+ * fn (whose non-OTA_OK result stops the walk and is returned), so memory
+ * does not grow with the listing. max caps the count as above.
+ */
+typedef enum ota_status (*feed_entry_fn)(void *ctx,
+    const struct feed_entry *e);
+__attribute__((warn_unused_result))
+enum ota_status feed_listing_walk(const char *text, size_t len,
+    const char *dir, size_t max, feed_entry_fn fn, void *ctx, char *err,
+    size_t errsz);
+
 #endif

@@ -250,16 +250,40 @@ add_file(struct run *r, const struct feed_entry *e)
 	return OTA_OK;
 }
 
+/* What one listing gave: files go to the run, folders are kept here. */
+struct listing {
+	struct run *r;
+	char *subs;			/* nsubs paths of FEED_MAX_PATH + 1 */
+	size_t nsubs;
+};
+
+static enum ota_status
+on_entry(void *ctx, const struct feed_entry *e)
+{
+	struct listing *l = ctx;
+	char *grown;
+
+	if (e->type == FEED_FILE)
+		return add_file(l->r, e);
+	if ((grown = realloc(l->subs, (l->nsubs + 1) * (FEED_MAX_PATH + 1))) ==
+	    NULL)
+		return OTA_E_NOMEM;
+	l->subs = grown;
+	memcpy(l->subs + l->nsubs++ * (FEED_MAX_PATH + 1), e->path,
+	    FEED_MAX_PATH + 1);
+	return OTA_OK;
+}
+
 /* Lists dir of tag and, depth first, every directory below it. */
 static enum ota_status
-list_dir(struct run *r, const char *tag, const char *dir, int depth,
-    struct feed_entry *ents)
+list_dir(struct run *r, const char *tag, const char *dir, int depth)
 {
+	struct listing l = { r, NULL, 0 };
 	struct transport_resp resp;
 	struct buf url, body;
 	enum ota_status st;
-	char *u = NULL, *subs = NULL;
-	size_t n = 0, i, len, nsubs = 0;
+	char *u;
+	size_t i, len;
 
 	if (depth > UPDATE_MAX_DEPTH)
 		return str_fail(r->err, r->errsz, OTA_E_TOO_LARGE, "the release "
@@ -280,30 +304,13 @@ list_dir(struct run *r, const char *tag, const char *dir, int depth,
 		st = str_fail(r->err, r->errsz, OTA_E_PROTOCOL, "304 to an "
 		    "unconditional listing");
 	if (st == OTA_OK)
-		st = feed_listing_parse(body.data ? body.data : "", body.len,
-		    dir, ents, FEED_MAX_ENTRIES, &n, r->err, r->errsz);
+		st = feed_listing_walk(body.data ? body.data : "", body.len,
+		    dir, FEED_MAX_ENTRIES, on_entry, &l, r->err, r->errsz);
 	buf_release(&body);
-	/* Files first; directories' names are kept, ents is reused below. */
-	for (i = 0; st == OTA_OK && i < n; i++) {
-		if (ents[i].type == FEED_FILE)
-			st = add_file(r, &ents[i]);
-		else {
-			char *grown = realloc(subs, (nsubs + 1) *
-			    (FEED_MAX_PATH + 1));
-
-			if (grown == NULL) {
-				st = OTA_E_NOMEM;
-				break;
-			}
-			subs = grown;
-			memcpy(subs + nsubs++ * (FEED_MAX_PATH + 1),
-			    ents[i].path, FEED_MAX_PATH + 1);
-		}
-	}
-	for (i = 0; st == OTA_OK && i < nsubs; i++)
-		st = list_dir(r, tag, subs + i * (FEED_MAX_PATH + 1),
-		    depth + 1, ents);
-	free(subs);
+	for (i = 0; st == OTA_OK && i < l.nsubs; i++)
+		st = list_dir(r, tag, l.subs + i * (FEED_MAX_PATH + 1),
+		    depth + 1);
+	free(l.subs);
 	return st;
 }
 
@@ -468,18 +475,13 @@ static enum ota_status
 install(struct run *r, const struct feed_release *rel,
     struct update_report *rep)
 {
-	struct feed_entry *ents;
 	enum ota_status st;
 	size_t i;
 
 	if (r->cfg.public_key[0] != '\0' &&
 	    (st = get_manifest(r, rel)) != OTA_OK)
 		return st;
-	if ((ents = calloc(FEED_MAX_ENTRIES, sizeof(*ents))) == NULL)
-		return OTA_E_NOMEM;
-	st = list_dir(r, rel->tag, FEED_MAIN_DIR, 1, ents);
-	free(ents);
-	if (st != OTA_OK)
+	if ((st = list_dir(r, rel->tag, FEED_MAIN_DIR, 1)) != OTA_OK)
 		return st;
 	if (r->nfiles == 0)
 		return str_fail(r->err, r->errsz, OTA_E_INVALID, "release %.100s "
