@@ -62,7 +62,8 @@ show_events(struct store *s, const char *device, size_t limit)
 			(void)!str_copy(when, sizeof(when), "-");
 		printf("%s %s %-9s %s%s%s %s%s%s%s%s\n", when, ev[i].device,
 		    ev[i].kind, ev[i].repo, ev[i].repo[0] && ev[i].module[0] ?
-		    " " : "", ev[i].module, ev[i].from_version,
+		    " " : "", ev[i].module, ev[i].from_version[0] ||
+		    !ev[i].to_version[0] ? ev[i].from_version : "none",
 		    ev[i].to_version[0] ? " -> " : "", ev[i].to_version,
 		    ev[i].reason[0] ? ": " : "", ev[i].reason);
 	}

@@ -103,6 +103,14 @@ feed_config_parse(const char *text, size_t len, struct feed_config *out,
 		    "too long");
 		goto out;
 	}
+	if (cJSON_IsObject(ota) && (key = str_item(ota, "device_id")) !=
+	    NULL && (str_copy(out->device_id, sizeof(out->device_id), key) !=
+	    OTA_OK || strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+	    "opqrstuvwxyz0123456789._:-") != strlen(key) || key[0] == '\0')) {
+		st = str_fail(err, errsz, OTA_E_INVALID, "ota.device_id must be "
+		    "1-64 of A-Z a-z 0-9 . _ : -");
+		goto out;
+	}
 out:
 	if (st != OTA_OK)
 		memset(out, 0, sizeof(*out));

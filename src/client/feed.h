@@ -35,6 +35,7 @@ struct feed_config {
 	char api[FEED_MAX_URL];		/* the API base: .../repos/OWNER/REPO */
 	char token[FEED_MAX_TOKEN];	/* gitrepo.github_pat, "" if none */
 	char public_key[128];		/* ota.public_key, "" if none */
+	char device_id[65];		/* ota.device_id, "" if none */
 };
 
 /* What releases/latest says. */

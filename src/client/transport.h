@@ -62,6 +62,9 @@ struct transport_req {
 	unsigned max_redirects;		/* 0: a redirect is an error */
 	const char *user_agent;		/* NULL: "ota/<version>" */
 	const char *ca_file;		/* NULL: system CAs; always verified */
+	const char *post_json;		/* non-NULL: POST this JSON body (a
+					 * redirect then ends the request) */
+	size_t post_len;
 };
 
 /*

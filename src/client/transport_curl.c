@@ -536,6 +536,13 @@ hop_run(struct tcurl *tc, struct hop *h, const char *url, bool send_token,
 		hdrs = l;
 	}
 
+	if (req->post_json != NULL) {
+		if ((l = curl_slist_append(hdrs,
+		    "Content-Type: application/json")) == NULL)
+			goto nomem;
+		hdrs = l;
+	}
+
 	curl_easy_reset(e);	/* keeps live connections and the DNS cache */
 	tc->errbuf[0] = '\0';
 	SETOPT(e, CURLOPT_ERRORBUFFER, tc->errbuf);
@@ -543,7 +550,12 @@ hop_run(struct tcurl *tc, struct hop *h, const char *url, bool send_token,
 	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(e, CURLOPT_HTTPGET, 1L);
+	if (req->post_json != NULL) {
+		SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)req->post_len);
+		SETOPT(e, CURLOPT_POSTFIELDS, req->post_json);
+	} else
+		SETOPT(e, CURLOPT_HTTPGET, 1L);
 	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(e, CURLOPT_BUFFERSIZE, (long)TRANSPORT_MAX_CHUNK);
@@ -690,7 +702,8 @@ tc_get(void *ctx, const struct transport_req *req, transport_body_fn body,
 		    deadline, shown, err, errsz);
 		if (st != OTA_OK)
 			goto out;
-		if (!is_redirect(resp->status) || !h->have_location)
+		if (!is_redirect(resp->status) || !h->have_location ||
+		    req->post_json != NULL)
 			break;
 		if (resp->redirects >= req->max_redirects) {
 			st = str_fail(err, errsz, OTA_E_PROTOCOL,

@@ -569,6 +569,83 @@ run_update(struct run *r, struct update_report *rep)
 	return OTA_OK;
 }
 
+static enum ota_status
+to_nowhere(void *ctx, uint64_t off, const void *p, size_t n)
+{
+	(void)ctx;
+	(void)off;
+	(void)p;
+	(void)n;
+	return OTA_OK;
+}
+
+/* A JSON string value: printable text, quotes and backslashes escaped. */
+static enum ota_status
+json_str(struct buf *b, const char *key, const char *v, bool comma)
+{
+	enum ota_status st = buf_addf(b, "%s\"%s\":\"", comma ? "," : "",
+	    key);
+
+	for (; st == OTA_OK && *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			st = buf_addf(b, "\\%c", *v);
+		else if ((unsigned char)*v >= 0x20)
+			st = buf_add(b, v, 1);
+	}
+	return st == OTA_OK ? buf_adds(b, "\"") : st;
+}
+
+/*
+ * Tells our server what happened (POST /api/v1/devices/{id}/events):
+ * only for a feed that is not GitHub, with a token and a device id. Best
+ * effort, with short timeouts: a report never changes the outcome.
+ */
+static void
+report(struct run *r, enum ota_status st, const struct update_report *rep)
+{
+	struct transport *t = r->o->transport;
+	struct transport_resp resp;
+	struct transport_req q;
+	char base[FEED_MAX_URL], url[FEED_MAX_URL + 128], *repos;
+	char repo[FEED_MAX_URL], ignore[256];
+	struct buf b;
+	bool ok;
+
+	if (r->cfg.token[0] == '\0' || r->cfg.device_id[0] == '\0' ||
+	    str_has_prefix(r->cfg.api, "https://api.github.com/") ||
+	    (st == OTA_OK && rep->outcome != UPDATE_INSTALLED) ||
+	    (repos = strstr(r->cfg.api, "/repos/")) == NULL)
+		return;
+	(void)!str_copy(repo, sizeof(repo), repos + strlen("/repos/"));
+	(void)!str_copy(base, sizeof(base), r->cfg.api);
+	base[repos - r->cfg.api] = '\0';
+	if (str_fmt(url, sizeof(url), "%s/api/v1/devices/%s/events", base,
+	    r->cfg.device_id) != OTA_OK)
+		return;
+	buf_init(&b, 4096);
+	ok = buf_adds(&b, "{") == OTA_OK &&
+	    json_str(&b, "event", st == OTA_OK ? "success" : "failure",
+	    false) == OTA_OK &&
+	    json_str(&b, "repo", repo, true) == OTA_OK &&
+	    json_str(&b, "module", r->o->module, true) == OTA_OK &&
+	    json_str(&b, "from_version", rep->installed, true) == OTA_OK &&
+	    json_str(&b, "to_version", rep->offered, true) == OTA_OK &&
+	    (st == OTA_OK || json_str(&b, "reason", r->err, true) == OTA_OK) &&
+	    buf_adds(&b, "}") == OTA_OK;
+	if (ok) {
+		req_init(r, &q, url, 4096);
+		q.connect_timeout_s = 5;
+		q.read_timeout_s = 5;
+		q.total_timeout_s = 10;
+		q.max_redirects = 0;
+		q.post_json = b.data;
+		q.post_len = b.len;
+		(void)t->get(t->ctx, &q, to_nowhere, NULL, &resp, ignore,
+		    sizeof(ignore));
+	}
+	buf_release(&b);
+}
+
 enum ota_status
 update_module(const struct update_opts *o, struct update_report *rep,
     char *err, size_t errsz)
@@ -584,6 +661,8 @@ update_module(const struct update_opts *o, struct update_report *rep,
 	r.errsz = errsz;
 	err[0] = '\0';
 	st = run_update(&r, rep);
+	if (r.cfg.api[0] != '\0')
+		report(&r, st, rep);
 	if (r.st != NULL) {
 		/* Remember what happened, for status and the next check. */
 		storage_state_get(r.st, &r.state);

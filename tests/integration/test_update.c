@@ -241,6 +241,34 @@ no_release_and_server_down(void **state)
 	assert_main("print('v1')\n");
 }
 
+/* With a token and a device id, the device reports to our server. */
+static void
+reports_to_server(void **state)
+{
+	char out[2048], tok[256], text[1024], *events;
+
+	(void)state;
+	assert_int_equal(RUN(tok, "token", "create", "--data", data, "--scope",
+	    "read"), 0);
+	tok[strcspn(tok, "\n")] = '\0';
+	snprintf(text, sizeof(text), "{\"gitrepo\":{\"url\":"
+	    "\"http://127.0.0.1:%u/repos/me/app\",\"github_pat\":\"%s\"},"
+	    "\"ota\":{\"public_key\":\"%s\",\"device_id\":\"gw-7\"}}",
+	    (unsigned)srv.port, tok, public_key());
+	write_text(dev, "config/app_gitrepo_cfg.json", text);
+	assert_int_equal(RUN(out, "update", "--root", dev, "app"), 0);
+	publish("1.1.0", "print('v2')\n");
+	/* On trial: refused, and reported as a failure with its reason. */
+	assert_int_equal(RUN(out, "update", "--root", dev, "app"), 1);
+	assert_int_equal(RUN(out, "device", "events", "--data", data), 0);
+	events = out;
+	assert_non_null(strstr(events, "gw-7 success   me/app app none -> 1.0.0"));
+	assert_non_null(strstr(events, "gw-7 failure   me/app app 1.0.0 -> "
+	    "1.1.0: 1.0.0 is on trial"));
+	/* The token never reaches the event log. */
+	assert_null(strstr(events, tok));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -251,6 +279,7 @@ main(void)
 		T(tampered_blob),
 		T(wrong_key),
 		T(no_release_and_server_down),
+		T(reports_to_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
