@@ -158,7 +158,8 @@ enum ota_status storage_stage_begin(struct storage *st, const char *version,
     char *err, size_t errsz);
 
 /*
- * Opens <path>.part in the staging tree for appending, creating missing
+ * Opens <path>.part in the staging tree for appending and reading back
+ * (a resumed file is verified again), creating missing
  * directories: *fd (the caller's to close) and *have, the bytes already
  * there (resume from there). path must be relative and normalised: no
  * leading '/', no "", "." or ".." component, no '\\', no control byte, at

@@ -534,6 +534,9 @@ finalize(struct storage *st, char *err, size_t errsz)
 		r.s.previous[0] = r.s.previous_slot[0] = '\0';
 		r.s.trial = false;
 		r.s.trial_deadline = 0;
+		/* The ETag was the newer version's: the next check must not
+		 * hear "304, up to date" for a version main no longer runs. */
+		r.s.etag[0] = '\0';
 		break;
 	case PEND_NONE:
 		return OTA_OK;
@@ -1087,7 +1090,8 @@ storage_stage_file(struct storage *st, const char *path, int *fd,
 		goto out;
 	}
 	memcpy(name + strlen(name), PART_SUFFIX, sizeof(PART_SUFFIX));
-	*fd = openat(dfd, name, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
+	/* Read too: a resumed file's bytes are verified again first. */
+	*fd = openat(dfd, name, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (*fd < 0 || fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		rc = *fd < 0 ? ota_status_from_errno(errno) : OTA_E_INVALID;
