@@ -102,16 +102,6 @@ now_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* A header value we put on the wire: printable, no CR/LF injection. */
-static bool
-header_value_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
 /*
  * "scheme://host:port/path" of url, lower-case host and default port made
  * explicit when hostport is wanted; neither userinfo nor query survive.
@@ -630,15 +620,15 @@ check_req(const struct transport_req *req, char *err, size_t errsz)
 	    req->token_host[0] == '\0'))
 		return str_fail(err, errsz, OTA_E_INVALID,
 		    "a token needs the host it may be sent to");
-	if (req->token != NULL && (!header_value_ok(req->token) ||
+	if (req->token != NULL && (!str_printable(req->token) ||
 	    strlen(req->token) >= TRANSPORT_MAX_TOKEN))
 		return str_fail(err, errsz, OTA_E_INVALID,
 		    "token has control characters or is too long");
 	if (req->if_none_match != NULL &&
-	    !header_value_ok(req->if_none_match))
+	    !str_printable(req->if_none_match))
 		return str_fail(err, errsz, OTA_E_INVALID,
 		    "If-None-Match value has control characters");
-	if (req->user_agent != NULL && !header_value_ok(req->user_agent))
+	if (req->user_agent != NULL && !str_printable(req->user_agent))
 		return str_fail(err, errsz, OTA_E_INVALID,
 		    "User-Agent has control characters");
 	if (req->max_redirects > TRANSPORT_MAX_REDIRECTS)

@@ -99,22 +99,13 @@ utf8_valid(const char *s)
 	return true;
 }
 
-static bool
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 bool
 manifest_path_valid(const char *p)
 {
 	const char *c = p;
 	size_t n = strlen(p);
 
-	if (n == 0 || n > MANIFEST_MAX_PATH || has_control(p) ||
+	if (n == 0 || n > MANIFEST_MAX_PATH || !str_printable(p) ||
 	    strchr(p, '\\') != NULL || !utf8_valid(p))
 		return false;
 	/* Each component: non-empty, not "." or "..", at most NAME_MAX. */
@@ -175,7 +166,7 @@ versions_valid(const struct manifest *m, char *err, size_t errsz)
 	struct semver t, v;
 
 	if (strlen(m->tag) == 0 || strlen(m->tag) > MANIFEST_MAX_TAG ||
-	    has_control(m->tag) || semver_parse(m->tag, &t) != OTA_OK)
+	    !str_printable(m->tag) || semver_parse(m->tag, &t) != OTA_OK)
 		return str_fail(err, errsz, OTA_E_INVALID, "tag is not a version "
 		    "of at most %d bytes", MANIFEST_MAX_TAG);
 	if (semver_parse(m->version, &v) != OTA_OK ||

@@ -284,16 +284,14 @@ static bool
 field(const cJSON *in, const char *key, char *out, size_t max)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, key);
-	size_t i, n;
+	size_t n;
 
 	out[0] = '\0';
 	if (v == NULL || cJSON_IsNull(v))
 		return true;
-	if (!cJSON_IsString(v) || (n = strlen(v->valuestring)) > max)
+	if (!cJSON_IsString(v) || (n = strlen(v->valuestring)) > max ||
+	    !str_printable(v->valuestring))
 		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)v->valuestring[i] < 0x20)
-			return false;
 	memcpy(out, v->valuestring, n + 1);
 	return true;
 }

@@ -54,20 +54,15 @@ publish_channel_valid(const char *channel)
 	    strspn(channel, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-/* An asset path a device can install as it is: see manifest.h too. */
+/*
+ * An asset path a device can install as it is: the same rule the signed
+ * manifest enforces (manifest_path_valid), checked here so that publishing
+ * refuses it with a reason before anything is stored.
+ */
 static bool
 asset_path_valid(const char *p)
 {
-	char norm[STORE_MAX_ASSET_PATH + 1];
-	size_t i, n = strlen(p);
-
-	if (n == 0 || n > STORE_MAX_ASSET_PATH)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\')
-			return false;
-	return p[0] != '/' && path_normalize(p, norm, sizeof(norm)) == OTA_OK &&
-	    strcmp(norm, p) == 0;
+	return strlen(p) <= STORE_MAX_ASSET_PATH && manifest_path_valid(p);
 }
 
 static enum ota_status
@@ -77,8 +72,8 @@ add_file(struct collector *c, const char *src, const char *path)
 
 	if (!asset_path_valid(path)) {
 		(void)!str_fmt(c->err, c->errsz, "'%s': not a usable file "
-		    "name in a release (control characters, backslash, or "
-		    "too long)", src);
+		    "name in a release (control characters, a backslash, "
+		    "invalid UTF-8, or too long)", src);
 		return OTA_E_INVALID;
 	}
 	if (c->n == STORE_MAX_ASSETS) {

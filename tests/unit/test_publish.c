@@ -347,6 +347,9 @@ collect_bad_names(void **state)
 	static const char *const bad[] = {
 		"t/a\001b.bin", "t/tab\there", "t/new\nline", "t/del\177",
 		"t/back\\slash.bin",
+		/* Not UTF-8: a manifest could not sign it, so it is refused
+		 * here, with the file's name, before anything is stored. */
+		"t/latin1-\xe9t\xe9.py",
 	};
 	const char *args[1];
 	char rel[64];
