@@ -38,7 +38,6 @@
  * OTA_CRASH_ROUNDS sets the number of kills (default CRASH_ROUNDS);
  * OTA_CRASH_SEED replays a run (the seed is printed).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -72,15 +71,9 @@
 #define VERSION_A "1.0.0"
 #define VERSION_B "2.0.0"
 
-struct tfile {
-	const char *path;
-	unsigned char *data;
-	size_t len;
-};
-
 struct tree {
 	const char *version;
-	struct tfile f[TREE_FILES];
+	struct tl_file f[TREE_FILES];
 	size_t n;
 };
 
@@ -109,7 +102,7 @@ tree_add(struct tree *t, const char *path, size_t len, unsigned seed)
 	assert_non_null(p = malloc(len + 1));
 	for (k = 0; k < len; k++)
 		p[k] = (unsigned char)(k * 31 + seed * 101 + (k >> 8));
-	t->f[t->n].path = path;
+	snprintf(t->f[t->n].path, sizeof(t->f[t->n].path), "%s", path);
 	t->f[t->n].data = p;
 	t->f[t->n].len = len;
 	t->n++;
@@ -123,7 +116,8 @@ trees_make(void)
 	tree_add(&tree_a, "lib/big.bin", CRASH_BIG, 2);
 	tree_add(&tree_a, "lib/util.py", 4000, 3);
 	tree_add(&tree_a, "data/cfg.json", 50, 4);
-	tree_a.f[tree_a.n].path = ".version";
+	snprintf(tree_a.f[tree_a.n].path, sizeof(tree_a.f[tree_a.n].path),
+	    ".version");
 	tree_a.f[tree_a.n].data = (unsigned char *)strdup(VERSION_A "\n");
 	tree_a.f[tree_a.n].len = strlen(VERSION_A) + 1;
 	tree_a.n++;
@@ -150,7 +144,7 @@ trees_free(void)
 static void
 mkdirs_for(const char *path)
 {
-	char p[PATH_MAX + 64], *s;
+	char p[PATH_MAX + 48 + 130], *s;
 
 	snprintf(p, sizeof(p), "%s", path);
 	for (s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
@@ -164,7 +158,7 @@ mkdirs_for(const char *path)
 static void
 module_reset(void)
 {
-	char p[PATH_MAX + 64];
+	char p[PATH_MAX + 48 + 130];
 	size_t i;
 
 	tl_rmtree(mod);
@@ -178,85 +172,10 @@ module_reset(void)
 
 /* ---- the check ---- */
 
-/* Regular files below dir counted into *n; false on anything not in t. */
-static bool
-walk(const char *dir, const char *rel, const struct tree *t, size_t *n,
-    char *why, size_t whysz)
-{
-	char p[PATH_MAX + 300], r[PATH_MAX];
-	struct dirent *de;
-	struct stat sb;
-	bool ok = true;
-	size_t i;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL) {
-		snprintf(why, whysz, "cannot open %s: %s", dir,
-		    strerror(errno));
-		return false;
-	}
-	while (ok && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		snprintf(r, sizeof(r), "%s%s%s", rel, *rel ? "/" : "",
-		    de->d_name);
-		if (lstat(p, &sb) != 0) {
-			ok = false;
-			snprintf(why, whysz, "lstat %.200s failed", r);
-		} else if (S_ISDIR(sb.st_mode)) {
-			ok = walk(p, r, t, n, why, whysz);
-		} else {
-			for (i = 0; i < t->n; i++)
-				if (strcmp(t->f[i].path, r) == 0)
-					break;
-			if (i == t->n || !S_ISREG(sb.st_mode)) {
-				ok = false;
-				snprintf(why, whysz, "%.200s is not in %s", r,
-				    t->version);
-			}
-			++*n;
-		}
-	}
-	closedir(d);
-	return ok;
-}
-
-/* dir holds exactly tree t, byte for byte; else why says what differs. */
 static bool
 tree_is(const char *dir, const struct tree *t, char *why, size_t whysz)
 {
-	static unsigned char buf[CRASH_BIG + 1];
-	char p[PATH_MAX + 64];
-	size_t i, n = 0;
-	ssize_t len;
-	int fd;
-
-	for (i = 0; i < t->n; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, t->f[i].path);
-		if ((fd = open(p, O_RDONLY)) < 0) {
-			snprintf(why, whysz, "%s: no %s", t->version,
-			    t->f[i].path);
-			return false;
-		}
-		len = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (len < 0 || (size_t)len != t->f[i].len ||
-		    memcmp(buf, t->f[i].data, t->f[i].len) != 0) {
-			snprintf(why, whysz, "%s: %s differs (%zd bytes)",
-			    t->version, t->f[i].path, len);
-			return false;
-		}
-	}
-	if (!walk(dir, "", t, &n, why, whysz))
-		return false;
-	if (n != t->n) {
-		snprintf(why, whysz, "%s: %zu files, want %zu", t->version, n,
-		    t->n);
-		return false;
-	}
-	return true;
+	return tl_tree_is(dir, t->version, t->f, t->n, why, whysz);
 }
 
 static const struct tree *

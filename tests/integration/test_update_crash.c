@@ -31,7 +31,6 @@
  * OTA_CRASH_ROUNDS sets the number of kills (default UC_ROUNDS);
  * OTA_CRASH_SEED replays a run (the seed is printed).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -62,15 +61,9 @@
 #define V1 "1.0.0"
 #define V2 "2.0.0"
 
-struct tfile {
-	char path[64];
-	unsigned char *data;
-	size_t len;
-};
-
 struct tree {
 	const char *version;
-	struct tfile f[UC_FILES];
+	struct tl_file f[UC_FILES];
 	size_t n;
 };
 
@@ -254,88 +247,10 @@ configure_next(void)
 
 /* ---- the check ---- */
 
-/* Regular files below dir counted into *n; false on anything not in t. */
-static bool
-walk(const char *dir, const char *rel, const struct tree *t, size_t *n,
-    char *why, size_t whysz)
-{
-	char p[PATH_MAX + 300], r[PATH_MAX];
-	struct dirent *de;
-	struct stat sb;
-	bool ok = true;
-	size_t i;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL) {
-		snprintf(why, whysz, "cannot open %.200s: %s", dir,
-		    strerror(errno));
-		return false;
-	}
-	while (ok && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		snprintf(r, sizeof(r), "%s%s%s", rel, *rel ? "/" : "",
-		    de->d_name);
-		if (lstat(p, &sb) != 0) {
-			ok = false;
-			snprintf(why, whysz, "lstat %.200s failed", r);
-		} else if (S_ISDIR(sb.st_mode)) {
-			ok = walk(p, r, t, n, why, whysz);
-		} else {
-			for (i = 0; i < t->n; i++)
-				if (strcmp(t->f[i].path, r) == 0)
-					break;
-			if (i == t->n || !S_ISREG(sb.st_mode)) {
-				ok = false;
-				snprintf(why, whysz, "%.200s is not in %s", r,
-				    t->version);
-			}
-			++*n;
-		}
-	}
-	closedir(d);
-	return ok;
-}
-
-/* dir holds exactly tree t, byte for byte; else why says what differs. */
 static bool
 tree_is(const char *dir, const struct tree *t, char *why, size_t whysz)
 {
-	static unsigned char buf[UC_BIG + 1];
-	char p[PATH_MAX + 128];
-	size_t i, n = 0, len;
-	ssize_t k;
-	int fd;
-
-	for (i = 0; i < t->n; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, t->f[i].path);
-		if ((fd = open(p, O_RDONLY)) < 0) {
-			snprintf(why, whysz, "%s: no %s", t->version,
-			    t->f[i].path);
-			return false;
-		}
-		len = 0;
-		while (len < sizeof(buf) &&
-		    (k = read(fd, buf + len, sizeof(buf) - len)) > 0)
-			len += (size_t)k;
-		close(fd);
-		if (len != t->f[i].len ||
-		    memcmp(buf, t->f[i].data, t->f[i].len) != 0) {
-			snprintf(why, whysz, "%s: %s differs (%zu bytes)",
-			    t->version, t->f[i].path, len);
-			return false;
-		}
-	}
-	if (!walk(dir, "", t, &n, why, whysz))
-		return false;
-	if (n != t->n) {
-		snprintf(why, whysz, "%s: %zu files, want %zu", t->version, n,
-		    t->n);
-		return false;
-	}
-	return true;
+	return tl_tree_is(dir, t->version, t->f, t->n, why, whysz);
 }
 
 /* The tree main holds (NULL if neither; why says how it differs). */

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -704,4 +705,91 @@ tl_ota_run(const char *const *args, char *out, size_t outsz)
 	if (waitpid(pid, &st, 0) != pid || killed)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Regular files below dir counted into *n; false on anything not in f. */
+static bool
+tree_walk(const char *dir, const char *rel, const char *name,
+    const struct tl_file *f, size_t nf, size_t *n, char *why, size_t whysz)
+{
+	char p[PATH_MAX + 300], r[PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	bool ok = true;
+	size_t i;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(why, whysz, "cannot open %.200s: %s", dir,
+		    strerror(errno));
+		return false;
+	}
+	while (ok && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		snprintf(r, sizeof(r), "%s%s%s", rel, *rel ? "/" : "",
+		    de->d_name);
+		if (lstat(p, &sb) != 0) {
+			ok = false;
+			snprintf(why, whysz, "lstat %.200s failed", r);
+		} else if (S_ISDIR(sb.st_mode)) {
+			ok = tree_walk(p, r, name, f, nf, n, why, whysz);
+		} else {
+			for (i = 0; i < nf; i++)
+				if (strcmp(f[i].path, r) == 0)
+					break;
+			if (i == nf || !S_ISREG(sb.st_mode)) {
+				ok = false;
+				snprintf(why, whysz, "%.200s is not in %s", r,
+				    name);
+			}
+			++*n;
+		}
+	}
+	closedir(d);
+	return ok;
+}
+
+bool
+tl_tree_is(const char *dir, const char *name, const struct tl_file *f,
+    size_t n, char *why, size_t whysz)
+{
+	char p[PATH_MAX + 160];
+	unsigned char *buf;
+	size_t i, found = 0, len;
+	ssize_t k;
+	bool same;
+	int fd;
+
+	for (i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, f[i].path);
+		if ((fd = open(p, O_RDONLY)) < 0) {
+			snprintf(why, whysz, "%s: no %s", name, f[i].path);
+			return false;
+		}
+		/* One byte more than expected: a longer file shows. */
+		buf = malloc(f[i].len + 1);
+		assert_non_null(buf);
+		len = 0;
+		while (len < f[i].len + 1 &&
+		    (k = read(fd, buf + len, f[i].len + 1 - len)) > 0)
+			len += (size_t)k;
+		close(fd);
+		same = len == f[i].len && memcmp(buf, f[i].data, len) == 0;
+		free(buf);
+		if (!same) {
+			snprintf(why, whysz, "%s: %s differs (%zu bytes)", name,
+			    f[i].path, len);
+			return false;
+		}
+	}
+	if (!tree_walk(dir, "", name, f, n, &found, why, whysz))
+		return false;
+	if (found != n) {
+		snprintf(why, whysz, "%s: %zu files, want %zu", name, found, n);
+		return false;
+	}
+	return true;
 }

@@ -153,4 +153,19 @@ int tl_exchange_eof(uint16_t port, const void *req, size_t n, int timeout_ms,
  */
 int tl_ota_run(const char *const *args, char *out, size_t outsz);
 
+/* One file of an expected tree, for tl_tree_is. */
+struct tl_file {
+	char path[128];			/* relative to the tree */
+	unsigned char *data;
+	size_t len;
+};
+
+/*
+ * True if dir holds exactly the n files f: each one with exactly its
+ * bytes, and no other file (a symlink or special file is "other"). Else
+ * why[whysz] says what differs, naming the tree as name.
+ */
+bool tl_tree_is(const char *dir, const char *name, const struct tl_file *f,
+    size_t n, char *why, size_t whysz);
+
 #endif
