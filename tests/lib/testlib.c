@@ -140,17 +140,21 @@ has_close(const void *req, size_t n)
 	return false;
 }
 
-int
-tl_exchange_fd(int fd, const void *req, size_t n, bool head, int timeout_ms,
-    struct http_resp *out)
+/*
+ * Sends req[n] on fd, then reads the answer into a malloc'd buffer (its
+ * length in *lenp) until the peer closes, timeout_ms passes, or, unless
+ * to_eof, parse() finds a complete answer (*done). Sets out->closed and
+ * out->timed_out.
+ */
+static char *
+send_and_read(int fd, const void *req, size_t n, bool head, bool to_eof,
+    int timeout_ms, struct http_resp *out, size_t *lenp, bool *done)
 {
 	struct timespec t0;
 	size_t len = 0, alloc = 65536, off = 0;
 	char *data = malloc(alloc);
-	bool done = false;
 
-	memset(out, 0, sizeof(*out));
-	out->status = -1;
+	*done = false;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (off < n) {
 		ssize_t w = send(fd, (const char *)req + off, n - off,
@@ -160,7 +164,7 @@ tl_exchange_fd(int fd, const void *req, size_t n, bool head, int timeout_ms,
 			break;
 		off += (size_t)w;
 	}
-	while (!done) {
+	while (!*done) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		long left = timeout_ms - ms_since(&t0);
 		ssize_t r;
@@ -183,8 +187,25 @@ tl_exchange_fd(int fd, const void *req, size_t n, bool head, int timeout_ms,
 			break;
 		}
 		len += (size_t)r;
-		done = parse(out, data, len, head);
+		if (!to_eof)
+			*done = parse(out, data, len, head);
 	}
+	*lenp = len;
+	return data;
+}
+
+int
+tl_exchange_fd(int fd, const void *req, size_t n, bool head, int timeout_ms,
+    struct http_resp *out)
+{
+	size_t len;
+	char *data;
+	bool done;
+
+	memset(out, 0, sizeof(*out));
+	out->status = -1;
+	data = send_and_read(fd, req, n, head, false, timeout_ms, out, &len,
+	    &done);
 	if (!done)
 		(void)parse(out, data, len, head);
 	/* A complete answer to a closing request: wait for the close. */
@@ -585,49 +606,17 @@ int
 tl_exchange_eof(uint16_t port, const void *req, size_t n, int timeout_ms,
     struct http_resp *out)
 {
-	struct timespec t0;
-	size_t len = 0, alloc = 65536, off = 0;
+	size_t len;
 	char *data, *end;
+	bool done;
 	int fd = tl_connect(port);
 
 	memset(out, 0, sizeof(*out));
 	out->status = -1;
 	if (fd < 0)
 		return -1;
-	data = malloc(alloc);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (off < n) {
-		ssize_t w = send(fd, (const char *)req + off, n - off,
-		    MSG_NOSIGNAL);
-
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		long left = timeout_ms - ms_since(&t0);
-		ssize_t r;
-
-		if (left <= 0) {
-			out->timed_out = true;
-			break;
-		}
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		if (len == alloc) {
-			if (alloc >= TL_MAX_RESPONSE)
-				break;
-			alloc *= 2;
-			data = realloc(data, alloc);
-		}
-		r = recv(fd, data + len, alloc - len, 0);
-		if (r <= 0) {
-			out->closed = true;
-			break;
-		}
-		len += (size_t)r;
-	}
+	data = send_and_read(fd, req, n, false, true, timeout_ms, out, &len,
+	    &done);
 	close(fd);
 	end = memmem(data, len, "\r\n\r\n", 4);
 	if (end != NULL) {
