@@ -15,6 +15,7 @@ check: deps
 	cmake --preset dev >/dev/null
 	cmake --build build -j$(JOBS)
 	cd build && ctest --output-on-failure -j$(JOBS) --timeout 300
+	cmake --build build --target core-size
 	cmake --preset asan >/dev/null
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -2,9 +2,12 @@
  * Fuzzes the release manifest parser, the one parser a device runs on
  * bytes from the network before anything else is trusted. Arbitrary bytes
  * go to manifest_parse_verify (with a fixed key, so seeds signed by it
- * reach the schema and expiry checks) and to manifest_parse_unverified.
+ * reach the schema and expiry checks), to the core's manifest_verify with
+ * the same key raw and libcrypto's ops, and to manifest_parse_unverified.
  * Beyond "no crash, no leak":
  *   - whatever verifies also passes manifest_validate;
+ *   - the core and the sign_key wrapper agree, status and manifest;
+ *   - whatever verifies (or has only expired) parses unverified too;
  *   - canonical form is a fixed point: whatever parse_unverified accepts
  *     serialises canonically, and that re-parses to the same bytes;
  *   - whatever parse_unverified accepts, signed by the key, verifies.
@@ -14,6 +17,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <ota/host.h>
 
 #include "fuzz.h"
 #include "common/buf.h"
@@ -72,13 +77,32 @@ check_fixed_point(const struct manifest *m)
 	buf_release(&c1);
 }
 
+/* a and b (each filled or zeroed) hold the same manifest. */
+static void
+check_same(const struct manifest *a, const struct manifest *b)
+{
+	struct buf c1, c2;
+
+	FUZZ_CHECK((a->repo == NULL) == (b->repo == NULL));
+	if (a->repo == NULL)
+		return;
+	buf_init(&c1, MANIFEST_MAX_BYTES);
+	buf_init(&c2, MANIFEST_MAX_BYTES);
+	FUZZ_CHECK(manifest_canonical(a, &c1) == OTA_OK);
+	FUZZ_CHECK(manifest_canonical(b, &c2) == OTA_OK);
+	FUZZ_CHECK(c1.len == c2.len && memcmp(c1.data, c2.data, c1.len) == 0);
+	buf_release(&c1);
+	buf_release(&c2);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sign_key *key = fuzz_key();
 	const char *text = (const char *)data;
-	enum ota_status st;
-	struct manifest m;
+	unsigned char raw[SIGN_PUBLIC_LEN];
+	enum ota_status st, st2;
+	struct manifest m, m2;
 
 	st = manifest_parse_verify(text, size, &key, 1, FUZZ_NOW, &m);
 	FUZZ_CHECK(st == OTA_OK || st == OTA_E_INVALID ||
@@ -87,6 +111,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(manifest_validate(&m, NULL, 0) == OTA_OK);
 	if (st == OTA_OK)
 		FUZZ_CHECK(m.expires > FUZZ_NOW);
+	sign_key_public_raw(key, raw);
+	st2 = manifest_verify(text, size, ota_crypto_libcrypto(), &raw, 1,
+	    FUZZ_NOW, &m2, NULL, 0);
+	FUZZ_CHECK(st == st2);
+	check_same(&m, &m2);
+	manifest_release(&m2);
+	if (st == OTA_OK || st == OTA_E_EXPIRED) {
+		FUZZ_CHECK(manifest_parse_unverified(text, size, &m2, NULL, 0)
+		    == OTA_OK);
+		check_same(&m, &m2);
+		manifest_release(&m2);
+	}
 	manifest_release(&m);
 
 	st = manifest_parse_unverified(text, size, &m, NULL, 0);

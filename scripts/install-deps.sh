@@ -7,6 +7,7 @@ set -eu
 PKGS="build-essential cmake pkg-config
 libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libssl-dev libsqlite3-dev
 libcmocka-dev
+gcc-arm-none-eabi libnewlib-arm-none-eabi
 clang llvm libclang-rt-14-dev
 nginx-light wrk nghttp2-client curl python3 ca-certificates"
 

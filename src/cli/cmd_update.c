@@ -1,26 +1,36 @@
 #include <getopt.h>
+#include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
+#include <ota/host.h>
+#include <ota/updater.h>
+
 #include "cli/cli.h"
-#include "client/storage.h"
-#include "client/transport.h"
-#include "client/update.h"
 #include "common/str.h"
 #include "common/banned.h"
+
+extern char **environ;
 
 #define UPDATE_MAX_TRIAL_SECONDS (30LL * 86400)
 #define UPDATE_DEFAULT_TRIAL_STARTS 3
 
-enum { OPT_ROOT = 0x100, OPT_DOWNGRADE, OPT_TRIAL_SECONDS, OPT_STARTS };
+enum { OPT_ROOT = 0x100, OPT_DOWNGRADE, OPT_TRIAL_SECONDS, OPT_STARTS,
+    OPT_RESTART, OPT_HEALTH, OPT_RETRY, OPT_TIMEOUT };
 
 static const struct option update_options[] = {
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "allow-downgrade", no_argument, NULL, OPT_DOWNGRADE },
 	{ "trial-seconds", required_argument, NULL, OPT_TRIAL_SECONDS },
 	{ "max-starts", required_argument, NULL, OPT_STARTS },
+	{ "restart-cmd", required_argument, NULL, OPT_RESTART },
+	{ "health-cmd", required_argument, NULL, OPT_HEALTH },
+	{ "retry-rejected", no_argument, NULL, OPT_RETRY },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -53,10 +63,21 @@ cmd_update_usage(void)
 	printf(
 "      --allow-downgrade   follow a feed whose latest is older (default: no)\n"
 "      --trial-seconds S   roll back by itself if not confirmed in S seconds\n"
+"      --restart-cmd CMD   after an install (or a rollback by --health-cmd),\n"
+"                          run CMD with /bin/sh -c: restart the application\n"
+"      --health-cmd CMD    then run CMD for each installed module (OTA_MODULE\n"
+"                          in its environment): exit 0 confirms the new\n"
+"                          version, anything else rolls it back\n"
+"\n"
+"      --retry-rejected    install the latest even if it was rolled back\n"
+"                          before (default: wait for a newer release)\n"
+"      --timeout S         give up on a server silent for S seconds\n"
+"                          (default 30)\n"
 "\n"
 "Exit status: 0 done or up to date, 3 no release, 4 rate limited (backing\n"
 "off), 5 token refused, 6 network down or timed out, 7 server error,\n"
-"8 verification failed, 1 anything else, 2 usage.\n");
+"8 verification failed, 9 rolled back by --health-cmd, 1 anything else,\n"
+"2 usage.\n");
 }
 
 void
@@ -116,8 +137,12 @@ exit_for(enum ota_status st)
 
 struct args {
 	const char *root;
+	const char *restart_cmd;
+	const char *health_cmd;
 	bool downgrade;
+	bool retry_rejected;
 	int64_t trial_seconds;
+	unsigned read_timeout;
 	unsigned max_starts;
 	int first;			/* argv index of the first module */
 };
@@ -155,6 +180,21 @@ parse(const char *cmd, int argc, char **argv, struct args *a)
 				    "1 to 1000");
 			a->max_starts = (unsigned)v;
 			break;
+		case OPT_RESTART:
+			a->restart_cmd = optarg;
+			break;
+		case OPT_HEALTH:
+			a->health_cmd = optarg;
+			break;
+		case OPT_RETRY:
+			a->retry_rejected = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_u64(optarg, 1, 3600, &v) != OTA_OK)
+				return cli_usage_error(cmd, "--timeout wants 1 "
+				    "to 3600 seconds");
+			a->read_timeout = (unsigned)v;
+			break;
 		case 'h':
 			return -1;
 		default:
@@ -168,15 +208,151 @@ parse(const char *cmd, int argc, char **argv, struct args *a)
 	return 0;
 }
 
+/* An updater over the POSIX storage at a->root, libcurl and libcrypto. */
+static int
+updater_open(const char *cmd, const struct args *a, struct ota_updater **u,
+    struct ota_transport **t, struct ota_storage **s)
+{
+	struct ota_config c;
+
+	*u = NULL;
+	*t = NULL;
+	*s = NULL;
+	if (ota_transport_curl_new(t) != OTA_OK)
+		return cli_fail(cmd, "cannot start the HTTP client");
+	if (ota_storage_posix_new(s, a->root) != OTA_OK) {
+		ota_transport_free(*t);
+		return cli_fail(cmd, "out of memory");
+	}
+	memset(&c, 0, sizeof(c));
+	c.transport = *t;
+	c.storage = *s;
+	c.crypto = ota_crypto_libcrypto();
+	c.downgrade = a->downgrade ? OTA_ALLOW_DOWNGRADE : OTA_NO_DOWNGRADE;
+	c.trial_seconds = a->trial_seconds;
+	c.retry_rejected = a->retry_rejected;
+	c.read_timeout_s = a->read_timeout;
+	if (ota_updater_new(u, &c) != OTA_OK) {
+		ota_storage_free(*s);
+		ota_transport_free(*t);
+		return cli_fail(cmd, "cannot set up the updater");
+	}
+	return CLI_EXIT_OK;
+}
+
+static void
+updater_close(struct ota_updater *u, struct ota_transport *t,
+    struct ota_storage *s)
+{
+	ota_updater_free(u);
+	ota_storage_free(s);
+	ota_transport_free(t);
+}
+
+/*
+ * Runs "/bin/sh -c hook" with OTA_ROOT (and OTA_MODULE, if module) in its
+ * environment; its exit status, or -1 if it could not run or was killed.
+ */
+static int
+run_hook(const char *cmd, const char *what, const char *hook,
+    const char *root, const char *module)
+{
+	char *argv[] = { "sh", "-c", (char *)hook, NULL };
+	char **env, ebuf[2][PATH_MAX + 16];
+	size_t n = 0, i;
+	pid_t pid;
+	int status, rc;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 3, sizeof(*env))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		env[i] = environ[i];
+	(void)!str_fmt(ebuf[0], sizeof(ebuf[0]), "OTA_ROOT=%s", root);
+	env[n++] = ebuf[0];
+	if (module != NULL &&
+	    str_fmt(ebuf[1], sizeof(ebuf[1]), "OTA_MODULE=%s", module) ==
+	    OTA_OK)
+		env[n++] = ebuf[1];
+	env[n] = NULL;
+	fflush(NULL);
+	rc = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, env);
+	free(env);
+	if (rc != 0) {
+		cli_fail(cmd, "cannot run the %s '%s': %s", what, hook,
+		    strerror(rc));
+		return -1;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		;
+	if (!WIFEXITED(status)) {
+		cli_fail(cmd, "the %s '%s' was killed by signal %d", what,
+		    hook, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		return -1;
+	}
+	return WEXITSTATUS(status);
+}
+
+/*
+ * After installs: restart, then judge each new version by the health
+ * command, then restart again if one was rolled back. The exit status.
+ */
+static int
+after_install(struct ota_updater *u, const struct args *a, char **mods,
+    size_t nmods)
+{
+	char err[512];
+	bool rolled = false;
+	size_t i;
+	int h, ret = CLI_EXIT_OK;
+
+	if (nmods == 0)
+		return CLI_EXIT_OK;
+	if (a->restart_cmd != NULL && run_hook("update", "restart command",
+	    a->restart_cmd, a->root, NULL) != 0)
+		ret = CLI_EXIT_FAIL;
+	for (i = 0; a->health_cmd != NULL && i < nmods; i++) {
+		h = run_hook("update", "health command", a->health_cmd,
+		    a->root, mods[i]);
+		if (h == 0) {
+			if (ota_confirm(u, mods[i], err, sizeof(err)) !=
+			    OTA_OK) {
+				cli_fail("update", "%s: %s", mods[i], err);
+				ret = CLI_EXIT_FAIL;
+			} else
+				printf("%s: healthy: confirmed\n", mods[i]);
+			continue;
+		}
+		if (ota_rollback(u, mods[i], err, sizeof(err)) != OTA_OK) {
+			cli_fail("update", "%s: the health command failed "
+			    "and the rollback too: %s", mods[i], err);
+			ret = CLI_EXIT_FAIL;
+			continue;
+		}
+		printf("%s: health command failed (%d): rolled back\n",
+		    mods[i], h);
+		rolled = true;
+		if (ret == CLI_EXIT_OK)
+			ret = 9;
+	}
+	if (rolled && a->restart_cmd != NULL && run_hook("update",
+	    "restart command", a->restart_cmd, a->root, NULL) != 0)
+		ret = CLI_EXIT_FAIL;
+	return ret;
+}
+
 static int
 run_update(const char *cmd, int argc, char **argv, bool check_only)
 {
-	struct update_report rep;
-	struct update_opts o;
-	struct transport *t;
+	struct ota_updater *u;
+	struct ota_transport *t;
+	struct ota_storage *s;
+	struct ota_report rep;
 	struct args a;
-	char err[1024];
+	char err[1024], **mods;
 	enum ota_status st;
+	size_t nmods = 0;
 	int i, r, ret = CLI_EXIT_OK;
 
 	if ((r = parse(cmd, argc, argv, &a)) != 0) {
@@ -184,19 +360,15 @@ run_update(const char *cmd, int argc, char **argv, bool check_only)
 			check_only ? cmd_check_usage() : cmd_update_usage();
 		return r < 0 ? CLI_EXIT_OK : r;
 	}
-	if (transport_curl_new(&t) != OTA_OK)
-		return cli_fail(cmd, "cannot start the HTTP client");
+	if ((mods = calloc((size_t)argc, sizeof(*mods))) == NULL)
+		return cli_fail(cmd, "out of memory");
+	if ((r = updater_open(cmd, &a, &u, &t, &s)) != CLI_EXIT_OK) {
+		free(mods);
+		return r;
+	}
 	for (i = a.first; i < argc; i++) {
-		memset(&o, 0, sizeof(o));
-		o.root = a.root;
-		o.module = argv[i];
-		o.transport = t;
-		o.downgrade = a.downgrade ? POLICY_ALLOW_DOWNGRADE :
-		    POLICY_NO_DOWNGRADE;
-		o.trial_seconds = a.trial_seconds;
-		o.check_only = check_only;
-		o.now = (int64_t)time(NULL);
-		st = update_module(&o, &rep, err, sizeof(err));
+		st = ota_update(u, argv[i], check_only, (int64_t)time(NULL),
+		    &rep, err, sizeof(err));
 		if (st != OTA_OK) {
 			cli_fail(cmd, "%s: %s", argv[i], err[0] ? err :
 			    ota_status_str(st));
@@ -205,15 +377,21 @@ run_update(const char *cmd, int argc, char **argv, bool check_only)
 			continue;
 		}
 		printf("%s: %s (installed %s, latest %s", argv[i],
-		    update_outcome_str(rep.outcome), rep.installed[0] ?
+		    ota_outcome_str(rep.outcome), rep.installed[0] ?
 		    rep.installed : "none", rep.offered[0] ? rep.offered : "?");
-		if (rep.outcome == UPDATE_INSTALLED)
+		if (rep.outcome == OTA_INSTALLED) {
 			printf(", %u file%s, %llu bytes", rep.files,
 			    rep.files == 1 ? "" : "s",
 			    (unsigned long long)rep.bytes);
+			mods[nmods++] = argv[i];
+		}
 		printf(")\n");
 	}
-	transport_free(t);
+	if ((r = after_install(u, &a, mods, nmods)) != CLI_EXIT_OK &&
+	    ret == CLI_EXIT_OK)
+		ret = r;
+	updater_close(u, t, s);
+	free(mods);
 	return ret;
 }
 
@@ -229,12 +407,14 @@ cmd_check(int argc, char **argv)
 	return run_update("check", argc, argv, true);
 }
 
-/* status, confirm, rollback, started: local operations on storage. */
+/* status, confirm, rollback, started: local, no network but reports. */
 static int
 run_local(const char *cmd, int argc, char **argv)
 {
-	struct storage_state s;
-	struct storage *st = NULL;
+	struct ota_updater *u;
+	struct ota_transport *t;
+	struct ota_storage *sto;
+	struct ota_state s, before;
 	struct args a;
 	char err[512];
 	bool roll;
@@ -246,54 +426,54 @@ run_local(const char *cmd, int argc, char **argv)
 			printf("see 'ota help %s'\n", cmd);
 		return r < 0 ? CLI_EXIT_OK : r;
 	}
+	if ((r = updater_open(cmd, &a, &u, &t, &sto)) != CLI_EXIT_OK)
+		return r;
 	for (i = a.first; i < argc; i++) {
 		err[0] = '\0';
-		st = NULL;
-		if ((rc = storage_open(&st, a.root, argv[i], err,
-		    sizeof(err))) == OTA_OK)
-			rc = storage_recover(st, NULL, err, sizeof(err));
-		if (rc == OTA_OK) {
-			if (strcmp(cmd, "confirm") == 0)
-				rc = storage_confirm(st);
-			else if (strcmp(cmd, "rollback") == 0)
-				rc = storage_rollback(st, err, sizeof(err));
-			else if (strcmp(cmd, "started") == 0) {
-				rc = storage_trial_start(st, a.max_starts,
-				    (int64_t)time(NULL), &roll);
-				if (rc == OTA_OK && roll) {
-					rc = storage_rollback(st, err,
-					    sizeof(err));
-					if (rc == OTA_OK) {
-						printf("%s: trial over without "
-						    "confirm: rolled back\n",
-						    argv[i]);
-						ret = 9;
-					}
-				}
+		if (strcmp(cmd, "confirm") == 0)
+			rc = ota_confirm(u, argv[i], err, sizeof(err));
+		else if (strcmp(cmd, "rollback") == 0)
+			rc = ota_rollback(u, argv[i], err, sizeof(err));
+		else if (strcmp(cmd, "started") == 0) {
+			if ((rc = ota_state_get(u, argv[i], &before, err,
+			    sizeof(err))) == OTA_OK)
+				rc = ota_started(u, argv[i], a.max_starts,
+				    (int64_t)time(NULL), &roll, err,
+				    sizeof(err));
+			if (rc == OTA_OK && before.ready[0] != '\0' &&
+			    ota_state_get(u, argv[i], &s, err, sizeof(err)) ==
+			    OTA_OK && strcmp(s.current, before.ready) == 0)
+				printf("%s: switched to %s, downloaded whole "
+				    "before an interruption (on trial)\n",
+				    argv[i], s.current);
+			if (rc == OTA_OK && roll) {
+				printf("%s: trial over without confirm: rolled "
+				    "back\n", argv[i]);
+				ret = 9;
 			}
-		}
+		} else
+			rc = OTA_OK;
+		if (rc == OTA_OK && strcmp(cmd, "started") != 0)
+			rc = ota_state_get(u, argv[i], &s, err, sizeof(err));
 		if (rc != OTA_OK) {
 			cli_fail(cmd, "%s: %s", argv[i], err[0] ? err :
 			    ota_status_str(rc));
 			ret = CLI_EXIT_FAIL;
-		} else if (strcmp(cmd, "status") == 0 ||
-		    strcmp(cmd, "confirm") == 0 ||
-		    strcmp(cmd, "rollback") == 0) {
-			storage_state_get(st, &s);
-			printf("%s: installed %s%s, previous %s, staged %s%s%s\n",
-			    argv[i], s.current[0] ? s.current : "none",
+		} else if (strcmp(cmd, "started") != 0)
+			printf("%s: installed %s%s, previous %s, staged %s%s%s"
+			    "%s%s\n", argv[i],
+			    s.current[0] ? s.current : "none",
 			    s.trial ? " (on trial)" : "",
 			    s.previous[0] ? s.previous : "none",
 			    s.staged[0] ? s.staged : "none",
+			    s.rejected[0] ? ", rolled back from " : "",
+			    s.rejected,
 			    s.last_error[0] ? "; last error: " : "",
 			    s.last_error);
-		}
-		storage_free(st);
-		st = NULL;
 	}
+	updater_close(u, t, sto);
 	return ret;
 }
-
 int
 cmd_status(int argc, char **argv)
 {

@@ -1,15 +1,16 @@
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "client/feed.h"
+#include "common/json.h"
 #include "common/str.h"
 #include "common/banned.h"
 
 #define FEED_MAX_NAME 255		/* one path component */
-#define FEED_MAX_SIZE 9007199254740992.0	/* 2^53: exact in JSON */
+#define FEED_MAX_SIZE ((uint64_t)1 << 53)	/* exact as a JSON double */
+#define FEED_MAX_EXP 1000000		/* |exponent| exact below this */
+#define FEED_ENTRY_TOKENS 256		/* JSON values in one entry */
+#define FEED_SHOWN 201			/* a name quoted in a message */
 #define GITHUB_WEB "https://github.com/"
 #define GITHUB_API "https://api.github.com/repos/"
 
@@ -30,48 +31,106 @@ http_url(const char *s)
 	    strchr(s, ' ') == NULL;
 }
 
-static const char *
-str_item(const cJSON *o, const char *key)
+/*
+ * Parses text[len] (not NUL-terminated) as one JSON value into j, with
+ * *tok malloc'd for it (the caller frees it, also on failure). Counts
+ * first, so the tokens cost what the text needs and no more.
+ */
+static enum ota_status
+parse(struct json *j, const char *text, size_t len, size_t cap,
+    struct json_tok **tok)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	*tok = NULL;
+	if (len > cap || json_parse(j, text, len, NULL, 0, 0, NULL) != OTA_OK)
+		return OTA_E_INVALID;
+	if ((*tok = malloc(j->ntok * sizeof(**tok))) == NULL)
+		return OTA_E_NOMEM;
+	return json_parse(j, text, len, *tok, j->ntok, 0, NULL);
 }
 
-/* Parses text[len] (not NUL-terminated) as JSON; NULL if it is not. */
-static cJSON *
-parse(const char *text, size_t len, size_t cap)
+/* Member key of object obj if it is an object, else JSON_NONE. */
+static size_t
+member_obj(const struct json *j, size_t obj, const char *key)
 {
-	if (len > cap || memchr(text, '\0', len) != NULL)
-		return NULL;
-	return cJSON_ParseWithLength(text, len);
+	size_t t = json_get(j, obj, key);
+
+	return t != JSON_NONE && j->tok[t].type == JSON_OBJECT ? t :
+	    JSON_NONE;
+}
+
+/*
+ * String member key of object obj, unescaped into buf[size]. OTA_OK;
+ * OTA_E_NOTFOUND if there is none or it is no string (absent, as far as
+ * the checks go); OTA_E_TOO_LARGE if it does not fit; OTA_E_INVALID if
+ * it holds a \u0000, which would cut the C string short: a path
+ * "main/x\u0000/../y" must not pass as "main/x".
+ */
+static enum ota_status
+member_str(const struct json *j, size_t obj, const char *key, char *buf,
+    size_t size)
+{
+	size_t t = json_get(j, obj, key), n;
+	enum ota_status st;
+
+	if (t == JSON_NONE || j->tok[t].type != JSON_STRING)
+		return OTA_E_NOTFOUND;
+	if ((st = json_string(j, t, buf, size, &n)) != OTA_OK)
+		return st;
+	if (n != strlen(buf)) {
+		buf[0] = '\0';
+		return OTA_E_INVALID;
+	}
+	return OTA_OK;
+}
+
+/*
+ * String member key of object obj for a message, in buf[FEED_SHOWN]:
+ * unescaped if it fits and holds no NUL, else its first bytes as
+ * written ("" if there is none). str_fail masks any control byte in it.
+ */
+static const char *
+shown(const struct json *j, size_t obj, const char *key, char *buf)
+{
+	size_t t = json_get(j, obj, key), n;
+
+	buf[0] = '\0';
+	if (t == JSON_NONE || j->tok[t].type != JSON_STRING ||
+	    (json_string(j, t, buf, FEED_SHOWN, &n) == OTA_OK &&
+	    n == strlen(buf)))
+		return buf;
+	n = j->tok[t].end - j->tok[t].start;
+	if (n >= FEED_SHOWN)
+		n = FEED_SHOWN - 1;
+	memcpy(buf, j->text + j->tok[t].start, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 enum ota_status
 feed_config_parse(const char *text, size_t len, struct feed_config *out,
     char *err, size_t errsz)
 {
-	const cJSON *repo, *ota;
-	const char *url, *pat, *key;
-	enum ota_status st = OTA_OK;
-	cJSON *root;
-	size_t n;
+	struct json_tok *tok;
+	struct json j;
+	size_t repo, ota, n;
+	enum ota_status st, pat, key;
 
 	memset(out, 0, sizeof(*out));
-	if ((root = parse(text, len, FEED_MAX_CONFIG)) == NULL ||
-	    !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
+	if ((st = parse(&j, text, len, FEED_MAX_CONFIG, &tok)) != OTA_OK ||
+	    j.tok[0].type != JSON_OBJECT) {
+		free(tok);
+		if (st == OTA_E_NOMEM)
+			return st;
 		return str_fail(err, errsz, OTA_E_INVALID, "not a JSON object "
 		    "(want {\"gitrepo\": {\"url\": ...}})");
 	}
-	repo = cJSON_GetObjectItemCaseSensitive(root, "gitrepo");
-	url = cJSON_IsObject(repo) ? str_item(repo, "url") : NULL;
-	if (url == NULL || !http_url(url)) {
+	repo = member_obj(&j, 0, "gitrepo");
+	if (repo == JSON_NONE || member_str(&j, repo, "url", out->url,
+	    sizeof(out->url)) != OTA_OK || !http_url(out->url)) {
 		st = str_fail(err, errsz, OTA_E_INVALID, "gitrepo.url is "
 		    "missing or not an http:// or https:// URL");
 		goto out;
 	}
-	(void)!str_copy(out->url, sizeof(out->url), url);
 	/* Trailing slashes go, but never into the scheme's "//". */
 	n = strlen(out->url);
 	while (n > 0 && out->url[n - 1] == '/' && out->url[n - 2] != '/')
@@ -87,49 +146,104 @@ feed_config_parse(const char *text, size_t len, struct feed_config *out,
 		    "long");
 		goto out;
 	}
-	if ((pat = str_item(repo, "github_pat")) != NULL &&
-	    (str_copy(out->token, sizeof(out->token), pat) != OTA_OK ||
-	    !str_printable(pat) || strchr(pat, ' ') != NULL)) {
+	pat = member_str(&j, repo, "github_pat", out->token,
+	    sizeof(out->token));
+	if (pat != OTA_E_NOTFOUND && (pat != OTA_OK ||
+	    !str_printable(out->token) || strchr(out->token, ' ') != NULL)) {
 		/* Never quote a token in a message. */
 		st = str_fail(err, errsz, OTA_E_INVALID, "gitrepo.github_pat "
 		    "is too long or holds spaces or control characters");
 		goto out;
 	}
-	ota = cJSON_GetObjectItemCaseSensitive(root, "ota");
-	if (cJSON_IsObject(ota) && (key = str_item(ota, "public_key")) !=
-	    NULL && str_copy(out->public_key, sizeof(out->public_key), key) !=
-	    OTA_OK) {
+	if ((ota = member_obj(&j, 0, "ota")) == JSON_NONE)
+		goto out;
+	key = member_str(&j, ota, "public_key", out->public_key,
+	    sizeof(out->public_key));
+	if (key != OTA_E_NOTFOUND && key != OTA_OK) {
 		st = str_fail(err, errsz, OTA_E_INVALID, "ota.public_key is "
-		    "too long");
+		    "too long or holds a NUL");
 		goto out;
 	}
-	if (cJSON_IsObject(ota) && (key = str_item(ota, "device_id")) !=
-	    NULL && (str_copy(out->device_id, sizeof(out->device_id), key) !=
-	    OTA_OK || strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-	    "opqrstuvwxyz0123456789._:-") != strlen(key) || key[0] == '\0')) {
-		st = str_fail(err, errsz, OTA_E_INVALID, "ota.device_id must be "
-		    "1-64 of A-Z a-z 0-9 . _ : -");
+	key = member_str(&j, ota, "device_id", out->device_id,
+	    sizeof(out->device_id));
+	if (key != OTA_E_NOTFOUND && (key != OTA_OK ||
+	    strspn(out->device_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+	    "opqrstuvwxyz0123456789._:-") != strlen(out->device_id) ||
+	    out->device_id[0] == '\0')) {
+		st = str_fail(err, errsz, OTA_E_INVALID, "ota.device_id must "
+		    "be 1-64 of A-Z a-z 0-9 . _ : -");
 		goto out;
 	}
 out:
 	if (st != OTA_OK)
 		memset(out, 0, sizeof(*out));
-	cJSON_Delete(root);
+	free(tok);
 	return st;
 }
 
-/* A JSON number that is a whole number in [0, 2^53]. */
+/*
+ * Number token t if it is a whole number in [0, 2^53], by value as
+ * cJSON's double saw it before us: 12, 12.0, 1.2e1 and 120e-1 are 12,
+ * -0 is 0, 1.5 and -1 are refused. Exact decimal, no strtod (which
+ * would bring in the locale): v gathers the significant digits without
+ * their trailing zeros, and the value is v * 10^scale.
+ */
 static bool
-whole(const cJSON *v, uint64_t *out)
+whole(const struct json *j, size_t t, uint64_t *out)
 {
-	double d;
+	const char *p, *end;
+	uint64_t v = 0;
+	int64_t zeros = 0, frac = 0, exp = 0, scale;
+	bool neg, in_frac = false, exp_neg = false;
 
-	if (!cJSON_IsNumber(v))
+	if (t == JSON_NONE || j->tok[t].type != JSON_NUMBER)
 		return false;
-	d = v->valuedouble;
-	if (!(d >= 0 && d <= FEED_MAX_SIZE) || (double)(uint64_t)d != d)
+	p = j->text + j->tok[t].start;
+	end = j->text + j->tok[t].end;
+	if ((neg = *p == '-'))
+		p++;
+	for (; p < end && *p != 'e' && *p != 'E'; p++) {
+		if (*p == '.') {
+			in_frac = true;
+			continue;
+		}
+		if (in_frac)
+			frac++;
+		if (*p == '0') {
+			if (v > 0)
+				zeros++;
+			continue;
+		}
+		/* v only grows, and a value below v is no whole number. */
+		for (; zeros >= 0; zeros--) {
+			if (v > FEED_MAX_SIZE / 10)
+				return false;
+			v *= 10;
+		}
+		zeros = 0;
+		if ((v += (uint64_t)(*p - '0')) > FEED_MAX_SIZE)
+			return false;
+	}
+	if (p < end) {		/* past the 'e': a sign, then digits */
+		if (*++p == '-' || *p == '+')
+			exp_neg = *p++ == '-';
+	}
+	for (; p < end; p++)
+		if (exp < FEED_MAX_EXP)
+			exp = exp * 10 + (*p - '0');
+	if (v == 0) {
+		*out = 0;		/* -0 too: cJSON's -0.0 >= 0 */
+		return true;
+	}
+	scale = zeros + (exp_neg ? -exp : exp) - frac;
+	if (neg || scale < 0)
 		return false;
-	*out = (uint64_t)d;
+	for (; scale > 0; scale--) {
+		if (v > FEED_MAX_SIZE / 10)
+			return false;
+		v *= 10;
+	}
+	*out = v;
 	return true;
 }
 
@@ -137,48 +251,49 @@ enum ota_status
 feed_release_parse(const char *text, size_t len, struct feed_release *out,
     char *err, size_t errsz)
 {
-	const cJSON *ota, *mv;
-	const char *tag, *msg, *url;
-	enum ota_status st = OTA_OK;
-	cJSON *root;
+	struct json_tok *tok;
+	struct json j;
+	char msg[FEED_SHOWN];
+	size_t ota, mv;
+	enum ota_status st, tag, url;
 
 	memset(out, 0, sizeof(*out));
-	if ((root = parse(text, len, FEED_MAX_JSON)) == NULL ||
-	    !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
+	if ((st = parse(&j, text, len, FEED_MAX_JSON, &tok)) != OTA_OK ||
+	    j.tok[0].type != JSON_OBJECT) {
+		free(tok);
+		if (st == OTA_E_NOMEM)
+			return st;
 		return str_fail(err, errsz, OTA_E_PROTOCOL, "the answer is not "
 		    "a JSON object (a captive portal or a proxy page?)");
 	}
-	if ((tag = str_item(root, "tag_name")) == NULL) {
-		msg = str_item(root, "message");
+	tag = member_str(&j, 0, "tag_name", out->tag, sizeof(out->tag));
+	if (tag == OTA_E_NOTFOUND) {
+		(void)shown(&j, 0, "message", msg);
 		st = str_fail(err, errsz, OTA_E_NOTFOUND, "no release%s%.80s%s",
-		    msg ? " (\"" : "", msg ? msg : "", msg ? "\")" : "");
+		    msg[0] ? " (\"" : "", msg, msg[0] ? "\")" : "");
 		goto out;
 	}
-	if (str_copy(out->tag, sizeof(out->tag), tag) != OTA_OK ||
-	    tag[0] == '\0' || !str_printable(tag)) {
+	if (tag != OTA_OK || out->tag[0] == '\0' || !str_printable(out->tag)) {
 		st = str_fail(err, errsz, OTA_E_PROTOCOL, "tag_name is empty, "
 		    "too long or holds control characters");
 		goto out;
 	}
-	ota = cJSON_GetObjectItemCaseSensitive(root, "ota");
-	if (cJSON_IsObject(ota)) {
-		url = str_item(ota, "manifest_url");
-		mv = cJSON_GetObjectItemCaseSensitive(ota, "metadata_version");
-		if ((url != NULL && !http_url(url)) ||
-		    (mv != NULL && !whole(mv, &out->metadata_version))) {
-			st = str_fail(err, errsz, OTA_E_PROTOCOL, "the release's "
-			    "ota object is malformed");
-			goto out;
-		}
-		if (url != NULL)
-			(void)!str_copy(out->manifest_url,
-			    sizeof(out->manifest_url), url);
+	if ((ota = member_obj(&j, 0, "ota")) == JSON_NONE)
+		goto out;
+	url = member_str(&j, ota, "manifest_url", out->manifest_url,
+	    sizeof(out->manifest_url));
+	mv = json_get(&j, ota, "metadata_version");
+	if ((url != OTA_E_NOTFOUND && (url != OTA_OK ||
+	    !http_url(out->manifest_url))) ||
+	    (mv != JSON_NONE && !whole(&j, mv, &out->metadata_version))) {
+		st = str_fail(err, errsz, OTA_E_PROTOCOL, "the release's "
+		    "ota object is malformed");
+		goto out;
 	}
 out:
 	if (st != OTA_OK)
 		memset(out, 0, sizeof(*out));
-	cJSON_Delete(root);
+	free(tok);
 	return st;
 }
 
@@ -205,96 +320,129 @@ sha_valid(const char *s)
 	return s[40] == '\0';
 }
 
-/* Checks and copies one listing entry of dir; false says why in err. */
+/*
+ * Checks and copies listing entry j (token 0, an object) of dir; false
+ * says why in err.
+ */
 static bool
-entry(const cJSON *e, const char *dir, struct feed_entry *out, char *err,
-    size_t errsz)
+entry(const struct json *j, const char *dir, struct feed_entry *out,
+    char *err, size_t errsz)
 {
-	const char *type = str_item(e, "type"), *name = str_item(e, "name");
-	const char *path = str_item(e, "path"), *sha, *url;
+	char type[8], name[FEED_MAX_NAME + 1], shown_path[FEED_SHOWN];
+	char shown_type[FEED_SHOWN];
+	enum ota_status tst, nst, pst;
 	size_t dlen = strlen(dir);
 
 	memset(out, 0, sizeof(*out));
-	if (type == NULL || name == NULL || path == NULL) {
+	tst = member_str(j, 0, "type", type, sizeof(type));
+	nst = member_str(j, 0, "name", name, sizeof(name));
+	pst = member_str(j, 0, "path", out->path, sizeof(out->path));
+	if (tst == OTA_E_NOTFOUND || nst == OTA_E_NOTFOUND ||
+	    pst == OTA_E_NOTFOUND) {
 		(void)str_fail(err, errsz, OTA_E_PROTOCOL, "an entry in '%s' "
 		    "lacks type, name or path", dir);
 		return false;
 	}
+	(void)shown(j, 0, "path", shown_path);
 	/* Anchored: "main/domain/x.py" is domain/x.py, not "dox.py" (D11). */
-	if (!name_valid(name) || strncmp(path, dir, dlen) != 0 ||
-	    path[dlen] != '/' || strcmp(path + dlen + 1, name) != 0 ||
-	    str_copy(out->path, sizeof(out->path), path) != OTA_OK) {
+	if (nst != OTA_OK || pst != OTA_OK || !name_valid(name) ||
+	    strncmp(out->path, dir, dlen) != 0 || out->path[dlen] != '/' ||
+	    strcmp(out->path + dlen + 1, name) != 0) {
 		(void)str_fail(err, errsz, OTA_E_PROTOCOL, "entry '%.200s' "
-		    "of '%s' is not a file name below it", path, dir);
+		    "of '%s' is not a file name below it", shown_path, dir);
 		return false;
 	}
 	(void)!str_copy(out->rel, sizeof(out->rel),
 	    strchr(out->path, '/') + 1);
-	if (strcmp(type, "dir") == 0) {
+	if (tst == OTA_OK && strcmp(type, "dir") == 0) {
 		out->type = FEED_DIR;
 		return true;
 	}
-	if (strcmp(type, "file") != 0) {
+	if (tst != OTA_OK || strcmp(type, "file") != 0) {
 		(void)str_fail(err, errsz, OTA_E_PROTOCOL, "entry '%.200s' is "
-		    "a %.20s, not a file or a directory", path, type);
+		    "a %.20s, not a file or a directory", shown_path,
+		    shown(j, 0, "type", shown_type));
 		return false;
 	}
 	out->type = FEED_FILE;
-	sha = str_item(e, "sha");
-	url = str_item(e, "download_url");
-	if (sha == NULL || !sha_valid(sha) ||
-	    !whole(cJSON_GetObjectItemCaseSensitive(e, "size"), &out->size) ||
-	    url == NULL || !http_url(url)) {
+	if (member_str(j, 0, "sha", out->sha, sizeof(out->sha)) != OTA_OK ||
+	    !sha_valid(out->sha) ||
+	    !whole(j, json_get(j, 0, "size"), &out->size) ||
+	    member_str(j, 0, "download_url", out->download_url,
+	    sizeof(out->download_url)) != OTA_OK ||
+	    !http_url(out->download_url)) {
 		(void)str_fail(err, errsz, OTA_E_PROTOCOL, "file '%.200s' "
 		    "lacks a Git blob sha, a size or an http(s) download_url",
-		    path);
+		    shown_path);
 		return false;
 	}
-	memcpy(out->sha, sha, sizeof(out->sha));
-	(void)!str_copy(out->download_url, sizeof(out->download_url), url);
 	return true;
 }
 
+/* One entry's checked copy and its tokens: one allocation per walk. */
+struct walk {
+	struct feed_entry e;
+	struct json_tok tok[FEED_ENTRY_TOKENS];
+};
+
+/*
+ * Two passes over the text, one entry's tokens at a time: the first
+ * checks the syntax and counts the entries, so that, as before, a
+ * broken or oversized listing hands out nothing; the second checks
+ * each entry and hands it to fn.
+ */
 enum ota_status
 feed_listing_walk(const char *text, size_t len, const char *dir,
     size_t max, feed_entry_fn fn, void *ctx, char *err, size_t errsz)
 {
-	struct feed_entry *one;
-	const cJSON *e;
-	enum ota_status st = OTA_OK;
-	cJSON *root;
+	struct json_iter it;
+	struct json j;
+	struct walk *w;
+	enum ota_status st;
 
-	if ((root = parse(text, len, FEED_MAX_JSON)) == NULL ||
-	    !cJSON_IsArray(root)) {
-		cJSON_Delete(root);
+	if (len > FEED_MAX_JSON ||
+	    json_iter_begin(&it, text, len, 0) != OTA_OK)
 		return str_fail(err, errsz, OTA_E_PROTOCOL, "the listing of "
 		    "'%s' is not a JSON array", dir);
-	}
-	/* Checked whole before the first entry is handed out. */
-	if ((size_t)cJSON_GetArraySize(root) > max) {
-		cJSON_Delete(root);
+	while ((st = json_iter_next(&it, &j, NULL, 0, NULL)) == OTA_OK)
+		;
+	if (st != OTA_E_NOTFOUND)
+		return str_fail(err, errsz, OTA_E_PROTOCOL, "the listing of "
+		    "'%s' is not a JSON array%s", dir, st == OTA_E_TOO_LARGE ?
+		    " (nested too deeply)" : "");
+	if (it.count > max)
 		return str_fail(err, errsz, OTA_E_TOO_LARGE, "the listing of "
 		    "'%s' has more than %zu entries", dir, max);
-	}
-	if ((one = malloc(sizeof(*one))) == NULL) {
-		cJSON_Delete(root);
+	if ((w = malloc(sizeof(*w))) == NULL)
 		return OTA_E_NOMEM;
-	}
-	cJSON_ArrayForEach(e, root) {
-		if (!cJSON_IsObject(e)) {
+	(void)!json_iter_begin(&it, text, len, 0);	/* it did above */
+	for (;;) {
+		st = json_iter_next(&it, &j, w->tok, FEED_ENTRY_TOKENS, NULL);
+		if (st == OTA_E_NOTFOUND) {
+			st = OTA_OK;
+			break;
+		}
+		if (st == OTA_E_TOO_LARGE) {
+			st = str_fail(err, errsz, OTA_E_PROTOCOL, "entry %zu "
+			    "of the listing of '%s' holds more than %d JSON "
+			    "values", it.count + 1, dir, FEED_ENTRY_TOKENS);
+			break;
+		}
+		if (st != OTA_OK)
+			break;
+		if (j.tok[0].type != JSON_OBJECT) {
 			st = str_fail(err, errsz, OTA_E_PROTOCOL, "the listing "
 			    "of '%s' holds a non-object", dir);
 			break;
 		}
-		if (!entry(e, dir, one, err, errsz)) {
+		if (!entry(&j, dir, &w->e, err, errsz)) {
 			st = OTA_E_PROTOCOL;
 			break;
 		}
-		if ((st = fn(ctx, one)) != OTA_OK)
+		if ((st = fn(ctx, &w->e)) != OTA_OK)
 			break;
 	}
-	free(one);
-	cJSON_Delete(root);
+	free(w);
 	return st;
 }
 

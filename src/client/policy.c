@@ -6,7 +6,7 @@
 
 enum ota_status
 policy_decide(const char *installed, const char *offered,
-    enum policy_downgrade dg, enum policy_verdict *out)
+    enum ota_downgrade dg, enum policy_verdict *out)
 {
 	struct semver have, want;
 	int c;
@@ -25,7 +25,7 @@ policy_decide(const char *installed, const char *offered,
 	else if (c < 0)
 		*out = POLICY_UPDATE;
 	else
-		*out = dg == POLICY_ALLOW_DOWNGRADE ? POLICY_DOWNGRADE :
+		*out = dg == OTA_ALLOW_DOWNGRADE ? POLICY_DOWNGRADE :
 		    POLICY_KEEP_NEWER;
 	return OTA_OK;
 }

@@ -11,11 +11,7 @@
 #include <stdint.h>
 
 #include <ota/status.h>
-
-enum policy_downgrade {
-	POLICY_NO_DOWNGRADE,	/* default: an older "latest" is ignored */
-	POLICY_ALLOW_DOWNGRADE	/* follow the feed back (a rollback) */
-};
+#include <ota/updater.h>
 
 enum policy_verdict {
 	POLICY_CURRENT,		/* the device runs the offered version */
@@ -33,7 +29,7 @@ enum policy_verdict {
  */
 __attribute__((warn_unused_result))
 enum ota_status policy_decide(const char *installed, const char *offered,
-    enum policy_downgrade dg, enum policy_verdict *out);
+    enum ota_downgrade dg, enum policy_verdict *out);
 
 /*
  * Signed metadata never goes back: a manifest may replace the one last

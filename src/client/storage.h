@@ -53,38 +53,20 @@
 #include <stdint.h>
 
 #include <ota/status.h>
+#include <ota/storage.h>
 
 #define STORAGE_MAX_PATH 1024		/* a staged file, relative */
 #define STORAGE_MAX_DEPTH 32		/* its components */
 #define STORAGE_MAX_FILES 10000		/* files and directories in a tree */
-#define STORAGE_MAX_VERSION 128
-#define STORAGE_MAX_ETAG 256
-#define STORAGE_MAX_ERROR 256
-#define STORAGE_MAX_SLOT 24		/* "s" + a decimal counter */
+#define STORAGE_MAX_VERSION OTA_MAX_VERSION
+#define STORAGE_MAX_ETAG OTA_MAX_ETAG
+#define STORAGE_MAX_ERROR OTA_MAX_ERROR
+#define STORAGE_MAX_SLOT OTA_MAX_SLOT	/* "s" + a decimal counter */
 #define STORAGE_MAX_STATE (16 * 1024)	/* bigger is corrupt */
 #define STORAGE_MAX_MODULE 128
 #define STORAGE_VERSION_FILE ".version"	/* read when adopting */
 
 struct storage;
-
-/* A module's record. Strings are "" when unset. */
-struct storage_state {
-	/* Owned by storage: read-only for callers. */
-	char current[STORAGE_MAX_VERSION + 1];	/* what main holds */
-	char current_slot[STORAGE_MAX_SLOT + 1];
-	char previous[STORAGE_MAX_VERSION + 1];	/* rollback target */
-	char previous_slot[STORAGE_MAX_SLOT + 1];
-	bool trial;			/* current not confirmed yet */
-	unsigned trial_starts;		/* storage_trial_start calls */
-	int64_t trial_deadline;		/* unix seconds; 0 = none */
-	char staged[STORAGE_MAX_VERSION + 1];	/* in staging */
-	bool reconstructed;		/* the state file was lost or corrupt */
-	/* Owned by the caller: storage_state_set writes these. */
-	uint64_t metadata_floor;
-	char etag[STORAGE_MAX_ETAG + 1];
-	char last_error[STORAGE_MAX_ERROR + 1];	/* control bytes -> '?' */
-	int64_t backoff_until;		/* unix seconds; 0 = none */
-};
 
 /* What storage_recover found and finished (bits). */
 #define STORAGE_DID_ADOPT	0x01u	/* a real main/ became a slot */
@@ -93,13 +75,6 @@ struct storage_state {
 #define STORAGE_DID_TEMPS	0x08u	/* temps or trash removed */
 #define STORAGE_DID_ORPHANS	0x10u	/* unreferenced slots removed */
 #define STORAGE_DID_REBUILD	0x20u	/* state rebuilt from main */
-
-/* A staged file, as storage_stage_query sees it. */
-enum storage_file {
-	STORAGE_FILE_ABSENT,
-	STORAGE_FILE_PARTIAL,		/* "<path>.part" exists */
-	STORAGE_FILE_DONE		/* "<path>" exists */
-};
 
 /*
  * Opens the module `module` (one path component) under the directory
@@ -135,7 +110,7 @@ enum ota_status storage_recover(struct storage *st, unsigned *did,
     char *err, size_t errsz);
 
 /* A copy of the record as last read or written. */
-void storage_state_get(const struct storage *st, struct storage_state *out);
+void storage_state_get(const struct storage *st, struct ota_state *out);
 
 /*
  * Writes the caller's fields of in (metadata_floor, etag, last_error,
@@ -144,7 +119,7 @@ void storage_state_get(const struct storage *st, struct storage_state *out);
  */
 __attribute__((warn_unused_result))
 enum ota_status storage_state_set(struct storage *st,
-    const struct storage_state *in);
+    const struct ota_state *in);
 
 /*
  * Starts (or resumes) staging version: staging of any other version is
@@ -184,7 +159,7 @@ enum ota_status storage_stage_discard(struct storage *st, const char *path);
 /* Where path stands in staging, and its size (0 if absent). */
 __attribute__((warn_unused_result))
 enum ota_status storage_stage_query(struct storage *st, const char *path,
-    enum storage_file *state, uint64_t *size);
+    enum ota_file_state *state, uint64_t *size);
 
 /*
  * Switches main to the staged tree of version (steps 1-6 above) and puts

@@ -40,7 +40,7 @@ static const char *const pending_names[] = { "", "commit", "rollback",
 
 /* The state file: the public part and the in-flight operation. */
 struct rec {
-	struct storage_state s;
+	struct ota_state s;
 	enum pending pending;
 	char pending_slot[STORAGE_MAX_SLOT + 1];
 	char pending_version[STORAGE_MAX_VERSION + 1];
@@ -230,7 +230,7 @@ put_num(char *buf, size_t *len, enum ota_status *rc, const char *key,
 static enum ota_status
 state_write(struct storage *st, const struct rec *r)
 {
-	const struct storage_state *s = &r->s;
+	const struct ota_state *s = &r->s;
 	enum ota_status rc = OTA_OK;
 	size_t n = strlen(STATE_HEADER);
 	char *b = st->buf;
@@ -253,6 +253,8 @@ state_write(struct storage *st, const struct rec *r)
 	put(b, &n, &rc, "pending_slot", r->pending_slot);
 	put(b, &n, &rc, "pending_version", r->pending_version);
 	put_num(b, &n, &rc, "pending_deadline", (uint64_t)r->pending_deadline);
+	put(b, &n, &rc, "rejected", s->rejected);
+	put(b, &n, &rc, "ready", s->ready);
 	if (rc == OTA_OK)
 		rc = fsatomic_write(st->state, b, n, 0644);
 	if (rc == OTA_OK && r != &st->rec)
@@ -268,8 +270,8 @@ parse_line(struct rec *r, const char *key, const char *val, unsigned *seen)
 	    "previous", "previous_slot", "trial", "trial_starts",
 	    "trial_deadline", "staged", "reconstructed", "metadata_floor",
 	    "etag", "last_error", "backoff_until", "pending", "pending_slot",
-	    "pending_version", "pending_deadline" };
-	struct storage_state *s = &r->s;
+	    "pending_version", "pending_deadline", "rejected", "ready" };
+	struct ota_state *s = &r->s;
 	uint64_t n = 0;
 	size_t i, k;
 
@@ -292,6 +294,8 @@ parse_line(struct rec *r, const char *key, const char *val, unsigned *seen)
 	    val);
 	case 15: return str_copy(r->pending_version,
 	    sizeof(r->pending_version), val);
+	case 17: return str_copy(s->rejected, sizeof(s->rejected), val);
+	case 18: return str_copy(s->ready, sizeof(s->ready), val);
 	case 13:
 		for (i = 0; i < sizeof(pending_names) / sizeof(*pending_names);
 		    i++)
@@ -801,6 +805,9 @@ storage_recover(struct storage *st, unsigned *did, char *err, size_t errsz)
 			memcpy(r.s.last_error, st->rec.s.last_error,
 			    sizeof(r.s.last_error));
 			r.s.backoff_until = st->rec.s.backoff_until;
+			memcpy(r.s.rejected, st->rec.s.rejected,
+			    sizeof(r.s.rejected));
+			memcpy(r.s.ready, st->rec.s.ready, sizeof(r.s.ready));
 		}
 		if ((rc = slot_path(st, link_slot, p, sizeof(p))) != OTA_OK)
 			return rc;
@@ -925,13 +932,13 @@ storage_test_no_exchange(struct storage *st, bool on)
 }
 
 void
-storage_state_get(const struct storage *st, struct storage_state *out)
+storage_state_get(const struct storage *st, struct ota_state *out)
 {
 	*out = st->rec.s;
 }
 
 enum ota_status
-storage_state_set(struct storage *st, const struct storage_state *in)
+storage_state_set(struct storage *st, const struct ota_state *in)
 {
 	struct rec r;
 	enum ota_status rc;
@@ -939,14 +946,19 @@ storage_state_set(struct storage *st, const struct storage_state *in)
 
 	if ((rc = storage_recover(st, NULL, NULL, 0)) != OTA_OK)
 		return rc;
-	if (!str_printable(in->etag) || in->backoff_until < 0 ||
-	    in->metadata_floor > INT64_MAX)
+	if (!str_printable(in->etag) || !str_printable(in->rejected) ||
+	    !str_printable(in->ready) ||
+	    in->backoff_until < 0 || in->metadata_floor > INT64_MAX)
 		return OTA_E_INVALID;
 	r = st->rec;
 	r.s.metadata_floor = in->metadata_floor;
 	r.s.backoff_until = in->backoff_until;
 	memcpy(r.s.etag, in->etag, sizeof(r.s.etag));
 	r.s.etag[sizeof(r.s.etag) - 1] = '\0';
+	memcpy(r.s.rejected, in->rejected, sizeof(r.s.rejected));
+	r.s.rejected[sizeof(r.s.rejected) - 1] = '\0';
+	memcpy(r.s.ready, in->ready, sizeof(r.s.ready));
+	r.s.ready[sizeof(r.s.ready) - 1] = '\0';
 	memcpy(r.s.last_error, in->last_error, sizeof(r.s.last_error));
 	r.s.last_error[sizeof(r.s.last_error) - 1] = '\0';
 	for (p = r.s.last_error; *p != '\0'; p++)
@@ -1145,7 +1157,7 @@ storage_stage_discard(struct storage *st, const char *path)
 
 enum ota_status
 storage_stage_query(struct storage *st, const char *path,
-    enum storage_file *state, uint64_t *size)
+    enum ota_file_state *state, uint64_t *size)
 {
 	char name[STORAGE_MAX_NAME + 1], part[sizeof(name) +
 	    sizeof(PART_SUFFIX)];
@@ -1153,18 +1165,18 @@ storage_stage_query(struct storage *st, const char *path,
 	struct stat sb;
 	int dfd = -1;
 
-	*state = STORAGE_FILE_ABSENT;
+	*state = OTA_FILE_ABSENT;
 	*size = 0;
 	if ((rc = stage_parent(st, path, false, &dfd, name)) != OTA_OK)
 		return rc == OTA_E_NOTFOUND ? OTA_OK : rc;
 	snprintf(part, sizeof(part), "%s" PART_SUFFIX, name);
 	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(sb.st_mode)) {
-		*state = STORAGE_FILE_DONE;
+		*state = OTA_FILE_DONE;
 		*size = (uint64_t)sb.st_size;
 	} else if (fstatat(dfd, part, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(sb.st_mode)) {
-		*state = STORAGE_FILE_PARTIAL;
+		*state = OTA_FILE_PARTIAL;
 		*size = (uint64_t)sb.st_size;
 	}
 	close(dfd);

@@ -31,7 +31,7 @@
  *  - Range is sent with CURLOPT_RANGE, not CURLOPT_RESUME_FROM_LARGE: the
  *    latter fails a 200 answer (CURLE_RANGE_ERROR), and we want to report
  *    it so the caller restarts; a 206 must start at resume_from.
- * Non-2xx bodies are read up to TRANSPORT_MAX_ERROR_BODY, kept for the
+ * Non-2xx bodies are read up to OTA_TRANSPORT_MAX_ERROR_BODY, kept for the
  * message and never passed on.
  */
 /* _DEFAULT_SOURCE: explicit_bzero, to wipe the token from our buffers. */
@@ -48,7 +48,9 @@
 
 #include <curl/curl.h>
 
-#include "client/transport.h"
+#include <ota/host.h>
+#include <ota/transport.h>
+
 #include "common/str.h"
 #include "common/banned.h"
 
@@ -64,17 +66,17 @@ struct tcurl {
 
 /* One hop's state, shared by the callbacks. */
 struct hop {
-	const struct transport_req *req;
-	transport_body_fn body;
+	const struct ota_request *req;
+	ota_body_fn body;
 	void *body_ctx;
-	struct transport_resp *resp;
+	struct ota_response *resp;
 	bool headers_done;	/* the final (>= 200) header block ended */
 	bool deliver;		/* 2xx: body bytes go to body() */
 	bool have_location;
 	bool have_range;
 	uint64_t range_start, range_total;	/* total UINT64_MAX: "*" */
 	uint64_t off;		/* resource offset of the next body byte */
-	char errbody[TRANSPORT_MAX_ERROR_BODY];
+	char errbody[OTA_TRANSPORT_MAX_ERROR_BODY];
 	size_t errlen;
 	bool errbody_full;	/* stopped reading a non-2xx body at the cap */
 	enum ota_status st;	/* why a callback stopped the transfer */
@@ -175,7 +177,7 @@ token_host_match(const char *token_host, const char *scheme,
 static void
 resp_reset_headers(struct hop *h)
 {
-	struct transport_resp *r = h->resp;
+	struct ota_response *r = h->resp;
 
 	r->content_length = UINT64_MAX;
 	r->partial = false;
@@ -239,7 +241,7 @@ parse_retry_after(struct hop *h, const char *v)
 static void
 header_field(struct hop *h, const char *name, size_t nlen, const char *v)
 {
-	struct transport_resp *r = h->resp;
+	struct ota_response *r = h->resp;
 	uint64_t u;
 
 #define IS(s) (nlen == sizeof(s) - 1 && strncasecmp(name, s, nlen) == 0)
@@ -276,8 +278,8 @@ header_field(struct hop *h, const char *name, size_t nlen, const char *v)
 static bool
 headers_end(struct hop *h)
 {
-	const struct transport_req *req = h->req;
-	struct transport_resp *r = h->resp;
+	const struct ota_request *req = h->req;
+	struct ota_response *r = h->resp;
 	uint64_t cl = r->content_length;
 
 	h->headers_done = true;
@@ -378,8 +380,8 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
 	}
 	for (size_t done = 0; done < n; done += k) {
 		k = n - done;
-		if (k > TRANSPORT_MAX_CHUNK)
-			k = TRANSPORT_MAX_CHUNK;
+		if (k > OTA_TRANSPORT_MAX_CHUNK)
+			k = OTA_TRANSPORT_MAX_CHUNK;
 		if (h->req->max_body > 0 && (h->off > h->req->max_body ||
 		    k > h->req->max_body - h->off)) {
 			h->st = OTA_E_TOO_LARGE;
@@ -487,9 +489,9 @@ static enum ota_status
 hop_run(struct tcurl *tc, struct hop *h, const char *url, bool send_token,
     int64_t deadline_ms, const char *shown, char *err, size_t errsz)
 {
-	const struct transport_req *req = h->req;
+	const struct ota_request *req = h->req;
 	struct curl_slist *hdrs = NULL, *l;
-	char line[TRANSPORT_MAX_TOKEN + 64], range[48];
+	char line[OTA_TRANSPORT_MAX_TOKEN + 64], range[48];
 	unsigned ct = req->connect_timeout_s ? req->connect_timeout_s :
 	    TC_DEFAULT_TIMEOUT_S;
 	int64_t left = 0;
@@ -548,7 +550,7 @@ hop_run(struct tcurl *tc, struct hop *h, const char *url, bool send_token,
 		SETOPT(e, CURLOPT_HTTPGET, 1L);
 	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	SETOPT(e, CURLOPT_BUFFERSIZE, (long)TRANSPORT_MAX_CHUNK);
+	SETOPT(e, CURLOPT_BUFFERSIZE, (long)OTA_TRANSPORT_MAX_CHUNK);
 	SETOPT(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -612,7 +614,7 @@ is_redirect(int status)
 }
 
 static enum ota_status
-check_req(const struct transport_req *req, char *err, size_t errsz)
+check_req(const struct ota_request *req, char *err, size_t errsz)
 {
 	if (req->url == NULL)
 		return str_fail(err, errsz, OTA_E_INVALID, "no URL");
@@ -621,7 +623,7 @@ check_req(const struct transport_req *req, char *err, size_t errsz)
 		return str_fail(err, errsz, OTA_E_INVALID,
 		    "a token needs the host it may be sent to");
 	if (req->token != NULL && (!str_printable(req->token) ||
-	    strlen(req->token) >= TRANSPORT_MAX_TOKEN))
+	    strlen(req->token) >= OTA_TRANSPORT_MAX_TOKEN))
 		return str_fail(err, errsz, OTA_E_INVALID,
 		    "token has control characters or is too long");
 	if (req->if_none_match != NULL &&
@@ -631,15 +633,15 @@ check_req(const struct transport_req *req, char *err, size_t errsz)
 	if (req->user_agent != NULL && !str_printable(req->user_agent))
 		return str_fail(err, errsz, OTA_E_INVALID,
 		    "User-Agent has control characters");
-	if (req->max_redirects > TRANSPORT_MAX_REDIRECTS)
+	if (req->max_redirects > OTA_TRANSPORT_MAX_REDIRECTS)
 		return str_fail(err, errsz, OTA_E_INVALID,
 		    "more than %d redirects asked for",
-		    TRANSPORT_MAX_REDIRECTS);
+		    OTA_TRANSPORT_MAX_REDIRECTS);
 	return OTA_OK;
 }
 
 static void
-resp_init(struct transport_resp *r)
+resp_init(struct ota_response *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->content_length = UINT64_MAX;
@@ -648,13 +650,13 @@ resp_init(struct transport_resp *r)
 }
 
 static enum ota_status
-tc_get(void *ctx, const struct transport_req *req, transport_body_fn body,
-    void *body_ctx, struct transport_resp *resp, char *err, size_t errsz)
+tc_get(void *ctx, const struct ota_request *req, ota_body_fn body,
+    void *body_ctx, struct ota_response *resp, char *err, size_t errsz)
 {
 	struct tcurl *tc = ctx;
 	struct hop *h = NULL;
-	char url[TRANSPORT_MAX_URL], scheme[16], prev_scheme[16];
-	char hostport[TC_MAX_HOSTPORT], shown[TRANSPORT_MAX_URL];
+	char url[OTA_TRANSPORT_MAX_URL], scheme[16], prev_scheme[16];
+	char hostport[TC_MAX_HOSTPORT], shown[OTA_TRANSPORT_MAX_URL];
 	char *next = NULL;
 	int64_t deadline = 0;
 	enum ota_status st;
@@ -747,10 +749,10 @@ tc_free(void *ctx)
 }
 
 enum ota_status
-transport_curl_new(struct transport **out)
+ota_transport_curl_new(struct ota_transport **out)
 {
 	const curl_version_info_data *vi;
-	struct transport *t;
+	struct ota_transport *t;
 	struct tcurl *tc;
 
 	*out = NULL;
@@ -776,7 +778,7 @@ transport_curl_new(struct transport **out)
 }
 
 void
-transport_free(struct transport *t)
+ota_transport_free(struct ota_transport *t)
 {
 	if (t == NULL)
 		return;

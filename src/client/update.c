@@ -1,15 +1,18 @@
-/* pread/pwrite/ftruncate are POSIX 2008; nothing beyond is used. */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
+/*
+ * The engine of libota (include/ota/updater.h). Portable C: its only I/O
+ * is through the transport, storage and crypto ops, so it builds for a
+ * microcontroller (make check cross-compiles it).
+ */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include <ota/updater.h>
 
 #include "client/feed.h"
-#include "client/storage.h"
-#include "client/update.h"
+#include "client/policy.h"
 #include "client/verify.h"
 #include "common/buf.h"
 #include "common/manifest.h"
@@ -18,8 +21,30 @@
 #include "common/url.h"
 #include "common/banned.h"
 
+#ifndef OTA_VERSION_STRING
+#define OTA_VERSION_STRING "0"
+#endif
 #define UPDATE_USER_AGENT "ota/" OTA_VERSION_STRING
-#define UPDATE_READ_CHUNK (16 * 1024)
+#define UPDATE_READ_CHUNK 4096		/* re-hashing a resumed file */
+#define UPDATE_MAX_DEPTH 32		/* directory levels */
+#define UPDATE_DEFAULT_BACKOFF 300	/* seconds, rate limited, no hint */
+#define UPDATE_CONNECT_TIMEOUT 15
+#define UPDATE_READ_TIMEOUT 30
+#define UPDATE_TOTAL_TIMEOUT 3600	/* one update, all requests */
+#define UPDATE_MAX_REDIRECTS 5
+#define UPDATE_MAX_UA 128
+#define WHAT_LATEST "the latest release"
+
+struct ota_updater {
+	const struct ota_transport *t;
+	const struct ota_storage *s;
+	const struct ota_crypto *c;
+	enum ota_downgrade downgrade;
+	int64_t trial_seconds;
+	bool retry_rejected;
+	unsigned connect_timeout_s, read_timeout_s, total_timeout_s;
+	char user_agent[UPDATE_MAX_UA];
+};
 
 /* A file of the release, as the listings gave it. */
 struct ufile {
@@ -30,31 +55,77 @@ struct ufile {
 	uint64_t size;
 };
 
+/* One call of the API on one module. */
 struct run {
-	const struct update_opts *o;
+	struct ota_updater *u;
+	const char *module;
+	int64_t now;
+	bool check_only;
 	struct feed_config cfg;
 	char token_host[FEED_MAX_URL];
-	struct storage *st;
-	struct storage_state state;
+	void *mod;			/* the storage's module handle */
+	struct ota_state state;
 	struct ufile *files;
 	size_t nfiles;
 	struct manifest m;
 	bool have_manifest;
-	char etag[STORAGE_MAX_ETAG + 1];
+	char etag[OTA_MAX_ETAG + 1];	/* of the latest's answer */
+	bool fresh;			/* a 200 for the latest was read */
 	char *err;
 	size_t errsz;
 };
 
 const char *
-update_outcome_str(enum update_outcome o)
+ota_outcome_str(enum ota_outcome o)
 {
 	switch (o) {
-	case UPDATE_CURRENT:	return "up to date";
-	case UPDATE_AVAILABLE:	return "update available";
-	case UPDATE_KEPT_NEWER:	return "keeping the newer installed version";
-	case UPDATE_INSTALLED:	return "installed, on trial";
+	case OTA_CURRENT:	return "up to date";
+	case OTA_AVAILABLE:	return "update available";
+	case OTA_KEPT_NEWER:	return "keeping the newer installed version";
+	case OTA_REJECTED:	return "the latest was rolled back before; "
+				    "waiting for a newer one";
+	case OTA_INSTALLED:	return "installed, on trial";
 	}
 	return "?";
+}
+
+enum ota_status
+ota_updater_new(struct ota_updater **out, const struct ota_config *cfg)
+{
+	struct ota_updater *u;
+
+	*out = NULL;
+	if (cfg->transport == NULL || cfg->storage == NULL ||
+	    cfg->crypto == NULL || cfg->trial_seconds < 0)
+		return OTA_E_INVALID;
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return OTA_E_NOMEM;
+	u->t = cfg->transport;
+	u->s = cfg->storage;
+	u->c = cfg->crypto;
+	u->downgrade = cfg->downgrade;
+	u->trial_seconds = cfg->trial_seconds;
+	u->retry_rejected = cfg->retry_rejected;
+	u->connect_timeout_s = cfg->connect_timeout_s ? cfg->connect_timeout_s :
+	    UPDATE_CONNECT_TIMEOUT;
+	u->read_timeout_s = cfg->read_timeout_s ? cfg->read_timeout_s :
+	    UPDATE_READ_TIMEOUT;
+	u->total_timeout_s = cfg->total_timeout_s ? cfg->total_timeout_s :
+	    UPDATE_TOTAL_TIMEOUT;
+	if (str_copy(u->user_agent, sizeof(u->user_agent),
+	    cfg->user_agent ? cfg->user_agent : UPDATE_USER_AGENT) != OTA_OK ||
+	    !str_printable(u->user_agent)) {
+		free(u);
+		return OTA_E_INVALID;
+	}
+	*out = u;
+	return OTA_OK;
+}
+
+void
+ota_updater_free(struct ota_updater *u)
+{
+	free(u);
 }
 
 /* host[:port] of an http(s) URL, for the token's one host. */
@@ -73,7 +144,7 @@ host_of(const char *url, char *out, size_t outsz)
 }
 
 static void
-req_init(struct run *r, struct transport_req *q, const char *url,
+req_init(struct run *r, struct ota_request *q, const char *url,
     uint64_t cap)
 {
 	memset(q, 0, sizeof(*q));
@@ -81,11 +152,11 @@ req_init(struct run *r, struct transport_req *q, const char *url,
 	q->token = r->cfg.token[0] ? r->cfg.token : NULL;
 	q->token_host = r->token_host;
 	q->max_body = cap;
-	q->connect_timeout_s = UPDATE_CONNECT_TIMEOUT;
-	q->read_timeout_s = UPDATE_READ_TIMEOUT;
-	q->total_timeout_s = UPDATE_TOTAL_TIMEOUT;
+	q->connect_timeout_s = r->u->connect_timeout_s;
+	q->read_timeout_s = r->u->read_timeout_s;
+	q->total_timeout_s = r->u->total_timeout_s;
 	q->max_redirects = UPDATE_MAX_REDIRECTS;
-	q->user_agent = UPDATE_USER_AGENT;
+	q->user_agent = r->u->user_agent;
 }
 
 static enum ota_status
@@ -101,29 +172,32 @@ to_buf(void *ctx, uint64_t off, const void *p, size_t n)
  */
 static enum ota_status
 status_verdict(struct run *r, const char *what,
-    const struct transport_resp *resp)
+    const struct ota_response *resp)
 {
 	int64_t until;
 
 	if (resp->status >= 200 && resp->status < 300)
 		return OTA_OK;
+	/* Only the latest release's absence is "no release": a listing or
+	 * a file of a release that exists must be there. */
 	if (resp->status == 404)
-		return str_fail(r->err, r->errsz, OTA_E_NOTFOUND, "%s: not "
-		    "found%s", what, r->cfg.token[0] ? "" : " (a private "
-		    "repository needs gitrepo.github_pat)");
+		return str_fail(r->err, r->errsz, strcmp(what, WHAT_LATEST) ==
+		    0 ? OTA_E_NOTFOUND : OTA_E_PROTOCOL, "%s: not found%s",
+		    what, r->cfg.token[0] ? "" : " (a private repository "
+		    "needs gitrepo.github_pat)");
 	if (resp->status == 401)
 		return str_fail(r->err, r->errsz, OTA_E_AUTH, "%s: the token "
 		    "was refused (401)", what);
 	if (resp->status == 429 || (resp->status == 403 &&
 	    (resp->ratelimit_remaining == 0 || resp->retry_after >= 0))) {
-		until = resp->retry_after >= 0 ? r->o->now + resp->retry_after :
-		    resp->ratelimit_reset > r->o->now ? resp->ratelimit_reset :
-		    r->o->now + UPDATE_DEFAULT_BACKOFF;
+		until = resp->retry_after >= 0 ? r->now + resp->retry_after :
+		    resp->ratelimit_reset > r->now ? resp->ratelimit_reset :
+		    r->now + UPDATE_DEFAULT_BACKOFF;
 		r->state.backoff_until = until;
-		(void)!storage_state_set(r->st, &r->state);
+		(void)!r->u->s->state_set(r->mod, &r->state);
 		return str_fail(r->err, r->errsz, OTA_E_BUSY, "%s: rate "
 		    "limited (%d); next attempt in %llds", what, resp->status,
-		    (long long)(until - r->o->now));
+		    (long long)(until - r->now));
 	}
 	if (resp->status == 403)
 		return str_fail(r->err, r->errsz, OTA_E_AUTH, "%s: forbidden "
@@ -135,10 +209,10 @@ status_verdict(struct run *r, const char *what,
 /* GETs url into b (at most cap bytes); inm may be NULL. */
 static enum ota_status
 get_json(struct run *r, const char *what, const char *url, const char *inm,
-    size_t cap, struct buf *b, struct transport_resp *resp)
+    size_t cap, struct buf *b, struct ota_response *resp)
 {
-	struct transport *t = r->o->transport;
-	struct transport_req q;
+	const struct ota_transport *t = r->u->t;
+	struct ota_request q;
 	enum ota_status st;
 
 	req_init(r, &q, url, cap);
@@ -152,35 +226,21 @@ get_json(struct run *r, const char *what, const char *url, const char *inm,
 	return status_verdict(r, what, resp);
 }
 
+/* The module's config, as the MicroPython updater's seed wrote it. */
 static enum ota_status
 read_config(struct run *r)
 {
-	char path[PATH_MAX], chunk[4096];
-	struct buf b;
 	enum ota_status st;
-	ssize_t n;
-	int fd;
+	size_t len;
+	char *text;
 
-	if (str_fmt(path, sizeof(path), "%s/config/%s_gitrepo_cfg.json",
-	    r->o->root, r->o->module) != OTA_OK)
-		return str_fail(r->err, r->errsz, OTA_E_TOO_LARGE, "root "
-		    "path too long");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return str_fail(r->err, r->errsz, ota_status_from_errno(errno),
-		    "cannot read '%s': %s", path, strerror(errno));
-	buf_init(&b, FEED_MAX_CONFIG);
-	st = OTA_OK;
-	while (st == OTA_OK && (n = read(fd, chunk, sizeof(chunk))) > 0)
-		st = buf_add(&b, chunk, (size_t)n);
-	close(fd);
-	if (st != OTA_OK) {
-		buf_release(&b);
-		return str_fail(r->err, r->errsz, st, "'%s' is larger than %d "
-		    "bytes", path, FEED_MAX_CONFIG);
-	}
-	st = feed_config_parse(b.data ? b.data : "", b.len, &r->cfg, r->err,
-	    r->errsz);
-	buf_release(&b);
+	if ((text = malloc(FEED_MAX_CONFIG)) == NULL)
+		return OTA_E_NOMEM;
+	st = r->u->s->read_config(r->u->s->ctx, r->module, text,
+	    FEED_MAX_CONFIG, &len, r->err, r->errsz);
+	if (st == OTA_OK)
+		st = feed_config_parse(text, len, &r->cfg, r->err, r->errsz);
+	free(text);
 	if (st == OTA_OK)
 		host_of(r->cfg.api, r->token_host, sizeof(r->token_host));
 	return st;
@@ -190,8 +250,8 @@ read_config(struct run *r)
 static enum ota_status
 get_manifest(struct run *r, const struct feed_release *rel)
 {
-	struct transport_resp resp;
-	struct sign_key *key = NULL;
+	unsigned char key[SIGN_PUBLIC_LEN];
+	struct ota_response resp;
 	struct buf b;
 	enum ota_status st;
 
@@ -199,16 +259,25 @@ get_manifest(struct run *r, const struct feed_release *rel)
 		return str_fail(r->err, r->errsz, OTA_E_SIGNATURE, "a public "
 		    "key is configured but the feed offers no signed manifest "
 		    "for %s", rel->tag);
-	if (sign_key_from_text(&key, r->cfg.public_key) != OTA_OK)
+	if (sign_public_parse(r->cfg.public_key, key) != OTA_OK)
 		return str_fail(r->err, r->errsz, OTA_E_INVALID, "ota.public_"
 		    "key in the config is not an Ed25519 public key");
 	st = get_json(r, "the manifest", rel->manifest_url, NULL,
 	    MANIFEST_MAX_BYTES, &b, &resp);
-	if (st == OTA_OK)
-		st = manifest_parse_verify_err(b.data ? b.data : "", b.len,
-		    &key, 1, r->o->now, &r->m, r->err, r->errsz);
+	if (st == OTA_OK) {
+		st = manifest_verify(b.data ? b.data : "", b.len, r->u->c,
+		    &key, 1, r->now, &r->m, r->err, r->errsz);
+		if (st != OTA_OK)
+			manifest_release(&r->m);
+		/*
+		 * Whatever is wrong with a manifest (not JSON, not
+		 * canonical, too large), it did not verify: the sender must
+		 * not choose which failure the device reports.
+		 */
+		if (st == OTA_E_INVALID || st == OTA_E_TOO_LARGE)
+			st = OTA_E_SIGNATURE;
+	}
 	buf_release(&b);
-	sign_key_free(key);
 	if (st != OTA_OK)
 		return st;
 	r->have_manifest = true;
@@ -230,18 +299,18 @@ add_file(struct run *r, const struct feed_entry *e)
 {
 	struct ufile *f, *grown;
 
-	if (r->nfiles == UPDATE_MAX_FILES)
+	if (r->nfiles == OTA_MAX_FILES)
 		return str_fail(r->err, r->errsz, OTA_E_TOO_LARGE, "the release "
-		    "has more than %d files", UPDATE_MAX_FILES);
+		    "has more than %d files", OTA_MAX_FILES);
 	if ((grown = realloc(r->files, (r->nfiles + 1) * sizeof(*grown))) ==
 	    NULL)
 		return OTA_E_NOMEM;
 	r->files = grown;
 	f = &r->files[r->nfiles];
 	memset(f, 0, sizeof(*f));
-	f->path = strdup(e->path);
-	f->rel = strdup(e->rel);
-	f->url = strdup(e->download_url);
+	f->path = str_dup(e->path);
+	f->rel = str_dup(e->rel);
+	f->url = str_dup(e->download_url);
 	memcpy(f->sha, e->sha, sizeof(f->sha));
 	f->size = e->size;
 	r->nfiles++;
@@ -279,7 +348,7 @@ static enum ota_status
 list_dir(struct run *r, const char *tag, const char *dir, int depth)
 {
 	struct listing l = { r, NULL, 0 };
-	struct transport_resp resp;
+	struct ota_response resp;
 	struct buf url, body;
 	enum ota_status st;
 	char *u;
@@ -346,8 +415,10 @@ check_against_manifest(struct run *r)
 }
 
 struct sink {
-	int fd;
+	struct run *r;
+	void *fh;			/* the storage's staged file */
 	uint64_t have;			/* bytes in the file now */
+	uint64_t got;			/* bytes this run downloaded */
 	struct verify v;
 	struct ufile *f;
 	const char *sha256;
@@ -358,31 +429,24 @@ static enum ota_status
 to_file(void *ctx, uint64_t off, const void *p, size_t n)
 {
 	struct sink *s = ctx;
+	const struct ota_storage *so = s->r->u->s;
 	enum ota_status st;
-	ssize_t w;
 
 	if (off != s->have) {
 		/* The server restarted from 0 (a 200 to our Range). */
-		if (off != 0 || ftruncate(s->fd, 0) != 0)
+		if (off != 0 || so->file_truncate(s->r->mod, s->fh, 0) != OTA_OK)
 			return OTA_E_PROTOCOL;
 		verify_abort(&s->v);
-		if ((st = verify_begin(&s->v, s->f->size, s->f->sha,
-		    s->sha256)) != OTA_OK)
+		if ((st = verify_begin(&s->v, s->r->u->c, s->f->size,
+		    s->f->sha, s->sha256)) != OTA_OK)
 			return st;
 		s->have = 0;
 	}
-	if ((st = verify_update(&s->v, p, n)) != OTA_OK)
+	if ((st = verify_update(&s->v, p, n)) != OTA_OK ||
+	    (st = so->file_write(s->r->mod, s->fh, s->have, p, n)) != OTA_OK)
 		return st;
-	while (n > 0) {
-		if ((w = pwrite(s->fd, p, n, (off_t)s->have)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return OTA_E_IO;
-		}
-		p = (const char *)p + w;
-		n -= (size_t)w;
-		s->have += (uint64_t)w;
-	}
+	s->have += n;
+	s->got += n;
 	return OTA_OK;
 }
 
@@ -390,58 +454,62 @@ to_file(void *ctx, uint64_t off, const void *p, size_t n)
 static enum ota_status
 rehash(struct sink *s)
 {
+	const struct ota_storage *so = s->r->u->s;
 	unsigned char chunk[UPDATE_READ_CHUNK];
 	uint64_t off = 0;
 	enum ota_status st;
-	ssize_t n;
+	size_t n;
 
 	while (off < s->have) {
 		size_t want = s->have - off < sizeof(chunk) ?
 		    (size_t)(s->have - off) : sizeof(chunk);
 
-		if ((n = pread(s->fd, chunk, want, (off_t)off)) <= 0)
-			return OTA_E_IO;
-		if ((st = verify_update(&s->v, chunk, (size_t)n)) != OTA_OK)
+		if ((st = so->file_read(s->r->mod, s->fh, off, chunk, want,
+		    &n)) != OTA_OK)
 			return st;
-		off += (uint64_t)n;
+		if (n == 0)
+			return OTA_E_IO;
+		if ((st = verify_update(&s->v, chunk, n)) != OTA_OK)
+			return st;
+		off += n;
 	}
 	return OTA_OK;
 }
 
 static enum ota_status
-fetch_file(struct run *r, struct ufile *f, struct update_report *rep)
+fetch_file(struct run *r, struct ufile *f, struct ota_report *rep)
 {
-	struct transport *t = r->o->transport;
+	const struct ota_transport *t = r->u->t;
+	const struct ota_storage *so = r->u->s;
 	const struct manifest_file *mf = NULL;
-	struct transport_resp resp;
-	struct transport_req q;
-	enum storage_file state;
+	struct ota_response resp;
+	struct ota_request q;
+	enum ota_file_state state;
 	char why[256];
 	struct sink s;
-	enum ota_status st;
+	enum ota_status st = OTA_OK, rc;
 	uint64_t size;
 
-	if ((st = storage_stage_query(r->st, f->rel, &state, &size)) !=
-	    OTA_OK)
+	if ((st = so->stage_query(r->mod, f->rel, &state, &size)) != OTA_OK)
 		return str_fail(r->err, r->errsz, st, "staging '%.200s'",
 		    f->rel);
-	if (state == STORAGE_FILE_DONE)
+	if (state == OTA_FILE_DONE)
 		return OTA_OK;		/* verified before it was marked */
 	if (r->have_manifest && (mf = manifest_find(&r->m, f->path)) == NULL)
 		return str_fail(r->err, r->errsz, OTA_E_CHANGED, "'%.200s' is "
 		    "not in the signed manifest", f->path);
 	memset(&s, 0, sizeof(s));
+	s.r = r;
 	s.f = f;
 	s.sha256 = mf ? mf->sha256 : NULL;
-	if ((st = storage_stage_file(r->st, f->rel, &s.fd, &s.have)) !=
-	    OTA_OK)
+	if ((st = so->stage_open(r->mod, f->rel, &s.fh, &s.have)) != OTA_OK)
 		return str_fail(r->err, r->errsz, st, "cannot stage "
 		    "'%.200s'", f->rel);
-	if (s.have > f->size && ftruncate(s.fd, 0) == 0)
+	if (s.have > f->size && so->file_truncate(r->mod, s.fh, 0) == OTA_OK)
 		s.have = 0;
-	if ((st = verify_begin(&s.v, f->size, f->sha, s.sha256)) != OTA_OK ||
-	    (st = rehash(&s)) != OTA_OK) {
-		close(s.fd);
+	if ((st = verify_begin(&s.v, r->u->c, f->size, f->sha, s.sha256)) !=
+	    OTA_OK || (st = rehash(&s)) != OTA_OK) {
+		(void)!so->file_close(r->mod, s.fh, false);
 		verify_abort(&s.v);
 		return str_fail(r->err, r->errsz, st, "cannot verify "
 		    "'%.200s'", f->rel);
@@ -452,28 +520,51 @@ fetch_file(struct run *r, struct ufile *f, struct update_report *rep)
 		st = t->get(t->ctx, &q, to_file, &s, &resp, r->err, r->errsz);
 		if (st == OTA_OK)
 			st = status_verdict(r, f->path, &resp);
+		else if (st == OTA_E_TOO_LARGE)
+			/* More bytes than the listing said: the server's
+			 * fault, as too few would be. */
+			st = str_fail(r->err, r->errsz, OTA_E_PROTOCOL, "'%.200s'"
+			    " is larger than the %llu bytes listed", f->path,
+			    (unsigned long long)f->size);
 		rep->files++;
-		rep->bytes += s.have;
+		rep->bytes += s.got;
 	}
-	if (st == OTA_OK && fsync(s.fd) != 0)
-		st = OTA_E_IO;
-	close(s.fd);
+	if ((rc = so->file_close(r->mod, s.fh, st == OTA_OK)) != OTA_OK &&
+	    st == OTA_OK)
+		st = rc;
 	if (st != OTA_OK) {
 		/* A partial file stays (.part) for the next run to resume. */
 		verify_abort(&s.v);
 		return st;
 	}
 	if ((st = verify_end(&s.v, why, sizeof(why))) != OTA_OK) {
-		(void)!storage_stage_discard(r->st, f->rel);
+		(void)!so->stage_discard(r->mod, f->rel);
 		return str_fail(r->err, r->errsz, st, "'%.200s' failed "
 		    "verification (%s) and was discarded", f->path, why);
 	}
-	return storage_stage_done(r->st, f->rel);
+	return so->stage_done(r->mod, f->rel);
+}
+
+/* Switches to the version staged whole (state.ready), on trial. */
+static enum ota_status
+commit_ready(struct run *r)
+{
+	const struct ota_storage *so = r->u->s;
+	enum ota_status st;
+
+	if ((st = so->commit(r->mod, r->state.ready, r->u->trial_seconds ?
+	    r->now + r->u->trial_seconds : 0, r->err, r->errsz)) != OTA_OK)
+		return st;
+	so->state_get(r->mod, &r->state);
+	r->state.ready[0] = '\0';
+	/* Left set, it names what runs: harmless, cleared next time. */
+	(void)!so->state_set(r->mod, &r->state);
+	return OTA_OK;
 }
 
 static enum ota_status
 install(struct run *r, const struct feed_release *rel,
-    struct update_report *rep)
+    struct ota_report *rep)
 {
 	enum ota_status st;
 	size_t i;
@@ -481,58 +572,105 @@ install(struct run *r, const struct feed_release *rel,
 	if (r->cfg.public_key[0] != '\0' &&
 	    (st = get_manifest(r, rel)) != OTA_OK)
 		return st;
-	if ((st = list_dir(r, rel->tag, FEED_MAIN_DIR, 1)) != OTA_OK)
+	/* A listing too large or malformed is the server's fault. */
+	if ((st = list_dir(r, rel->tag, FEED_MAIN_DIR, 1)) == OTA_E_INVALID ||
+	    st == OTA_E_TOO_LARGE)
+		st = OTA_E_PROTOCOL;
+	if (st != OTA_OK)
 		return st;
 	if (r->nfiles == 0)
-		return str_fail(r->err, r->errsz, OTA_E_INVALID, "release %.100s "
+		return str_fail(r->err, r->errsz, OTA_E_PROTOCOL, "release %.100s "
 		    "has no files: refusing to install an empty release",
 		    rel->tag);
 	if (r->have_manifest && (st = check_against_manifest(r)) != OTA_OK)
 		return st;
-	if ((st = storage_stage_begin(r->st, rel->tag, r->err, r->errsz)) !=
+	if ((st = r->u->s->stage_begin(r->mod, rel->tag, r->err, r->errsz)) !=
 	    OTA_OK)
 		return st;
 	for (i = 0; i < r->nfiles && st == OTA_OK; i++)
 		st = fetch_file(r, &r->files[i], rep);
 	if (st != OTA_OK)
 		return st;
-	return storage_commit(r->st, rel->tag, r->o->trial_seconds ?
-	    r->o->now + r->o->trial_seconds : 0, r->err, r->errsz);
+	/* Whole and verified: a power cut from here on is finished at the
+	 * next start without the network (ota_started). */
+	(void)!str_copy(r->state.ready, sizeof(r->state.ready), rel->tag);
+	if ((st = r->u->s->state_set(r->mod, &r->state)) != OTA_OK)
+		return str_fail(r->err, r->errsz, st, "cannot record that "
+		    "%.100s is staged", rel->tag);
+	return commit_ready(r);
+}
+
+/* Opens the module for r and reads its record and its config. */
+static enum ota_status
+run_open(struct run *r)
+{
+	enum ota_status st;
+
+	/* The config first: a mistyped module name creates nothing. */
+	if ((st = read_config(r)) != OTA_OK)
+		return st;
+	if ((st = r->u->s->open(r->u->s->ctx, r->module, &r->mod, r->err,
+	    r->errsz)) != OTA_OK) {
+		r->mod = NULL;
+		return st;
+	}
+	r->u->s->state_get(r->mod, &r->state);
+	return OTA_OK;
+}
+
+static void
+run_close(struct run *r)
+{
+	size_t i;
+
+	if (r->mod != NULL)
+		r->u->s->close(r->u->s->ctx, r->mod);
+	for (i = 0; i < r->nfiles; i++) {
+		free(r->files[i].path);
+		free(r->files[i].rel);
+		free(r->files[i].url);
+	}
+	free(r->files);
+	if (r->have_manifest)
+		manifest_release(&r->m);
+}
+
+/* True if tag is the version rolled back from before. */
+static bool
+is_rejected(const struct run *r, const char *tag)
+{
+	enum policy_verdict v;
+
+	return r->state.rejected[0] != '\0' &&
+	    policy_decide(r->state.rejected, tag, OTA_NO_DOWNGRADE, &v) ==
+	    OTA_OK && v == POLICY_CURRENT;
 }
 
 static enum ota_status
-run_update(struct run *r, struct update_report *rep)
+run_update(struct run *r, struct ota_report *rep)
 {
-	const struct update_opts *o = r->o;
-	struct transport_resp resp;
+	struct ota_response resp;
 	struct feed_release rel;
 	enum policy_verdict v;
 	struct buf b;
 	char url[FEED_MAX_URL + 32];
 	enum ota_status st;
 
-	if ((st = read_config(r)) != OTA_OK)
-		return st;
-	if ((st = storage_open(&r->st, o->root, o->module, r->err,
-	    r->errsz)) != OTA_OK ||
-	    (st = storage_recover(r->st, NULL, r->err, r->errsz)) != OTA_OK)
-		return st;
-	storage_state_get(r->st, &r->state);
 	(void)!str_copy(rep->installed, sizeof(rep->installed),
 	    r->state.current);
-	if (r->state.backoff_until > o->now)
+	if (r->state.backoff_until > r->now)
 		return str_fail(r->err, r->errsz, OTA_E_BUSY, "backing off "
 		    "for another %llds after a rate limit",
-		    (long long)(r->state.backoff_until - o->now));
+		    (long long)(r->state.backoff_until - r->now));
 	(void)!str_fmt(url, sizeof(url), "%s/releases/latest", r->cfg.api);
-	st = get_json(r, "the latest release", url,
+	st = get_json(r, WHAT_LATEST, url,
 	    r->state.current[0] && r->state.etag[0] ? r->state.etag : NULL,
 	    FEED_MAX_JSON, &b, &resp);
 	if (st == OTA_OK && resp.status == 304) {
 		buf_release(&b);
 		(void)!str_copy(rep->offered, sizeof(rep->offered),
 		    r->state.current);
-		rep->outcome = UPDATE_CURRENT;
+		rep->outcome = OTA_CURRENT;
 		return OTA_OK;
 	}
 	if (st == OTA_OK)
@@ -543,18 +681,23 @@ run_update(struct run *r, struct update_report *rep)
 		return st;
 	(void)!str_copy(rep->offered, sizeof(rep->offered), rel.tag);
 	(void)!str_copy(r->etag, sizeof(r->etag), resp.etag);
-	if ((st = policy_decide(r->state.current, rel.tag, o->downgrade,
-	    &v)) != OTA_OK)
+	r->fresh = true;
+	if ((st = policy_decide(r->state.current, rel.tag,
+	    r->u->downgrade, &v)) != OTA_OK)
 		return str_fail(r->err, r->errsz, st, "'%.100s' or the "
 		    "installed '%.100s' is not a version", rel.tag,
 		    r->state.current);
 	if (v == POLICY_CURRENT || v == POLICY_KEEP_NEWER) {
-		rep->outcome = v == POLICY_CURRENT ? UPDATE_CURRENT :
-		    UPDATE_KEPT_NEWER;
+		rep->outcome = v == POLICY_CURRENT ? OTA_CURRENT :
+		    OTA_KEPT_NEWER;
 		return OTA_OK;
 	}
-	if (o->check_only) {
-		rep->outcome = UPDATE_AVAILABLE;
+	if (!r->u->retry_rejected && is_rejected(r, rel.tag)) {
+		rep->outcome = OTA_REJECTED;
+		return OTA_OK;
+	}
+	if (r->check_only) {
+		rep->outcome = OTA_AVAILABLE;
 		return OTA_OK;
 	}
 	/* The rollback target must be a confirmed version: nothing is
@@ -565,7 +708,7 @@ run_update(struct run *r, struct update_report *rep)
 		    "can be installed", r->state.current, rel.tag);
 	if ((st = install(r, &rel, rep)) != OTA_OK)
 		return st;
-	rep->outcome = UPDATE_INSTALLED;
+	rep->outcome = OTA_INSTALLED;
 	return OTA_OK;
 }
 
@@ -597,23 +740,25 @@ json_str(struct buf *b, const char *key, const char *v, bool comma)
 
 /*
  * Tells our server what happened (POST /api/v1/devices/{id}/events):
- * only for a feed that is not GitHub, with a token and a device id. Best
- * effort, with short timeouts: a report never changes the outcome.
+ * event is "success", "failure" or "rollback". Only for a feed that is
+ * not GitHub, with a token and a device id. Best effort, with short
+ * timeouts: a report never changes the outcome.
  */
 static void
-report(struct run *r, enum ota_status st, const struct update_report *rep)
+report(struct run *r, const char *event, const char *from, const char *to,
+    const char *reason)
 {
-	struct transport *t = r->o->transport;
-	struct transport_resp resp;
-	struct transport_req q;
+	const struct ota_transport *t = r->u->t;
+	struct ota_response resp;
+	struct ota_request q;
 	char base[FEED_MAX_URL], url[FEED_MAX_URL + 128], *repos;
 	char repo[FEED_MAX_URL], ignore[256];
 	struct buf b;
 	bool ok;
 
-	if (r->cfg.token[0] == '\0' || r->cfg.device_id[0] == '\0' ||
+	if (r->cfg.api[0] == '\0' || r->cfg.token[0] == '\0' ||
+	    r->cfg.device_id[0] == '\0' ||
 	    str_has_prefix(r->cfg.api, "https://api.github.com/") ||
-	    (st == OTA_OK && rep->outcome != UPDATE_INSTALLED) ||
 	    (repos = strstr(r->cfg.api, "/repos/")) == NULL)
 		return;
 	(void)!str_copy(repo, sizeof(repo), repos + strlen("/repos/"));
@@ -624,13 +769,13 @@ report(struct run *r, enum ota_status st, const struct update_report *rep)
 		return;
 	buf_init(&b, 4096);
 	ok = buf_adds(&b, "{") == OTA_OK &&
-	    json_str(&b, "event", st == OTA_OK ? "success" : "failure",
-	    false) == OTA_OK &&
+	    json_str(&b, "event", event, false) == OTA_OK &&
 	    json_str(&b, "repo", repo, true) == OTA_OK &&
-	    json_str(&b, "module", r->o->module, true) == OTA_OK &&
-	    json_str(&b, "from_version", rep->installed, true) == OTA_OK &&
-	    json_str(&b, "to_version", rep->offered, true) == OTA_OK &&
-	    (st == OTA_OK || json_str(&b, "reason", r->err, true) == OTA_OK) &&
+	    json_str(&b, "module", r->module, true) == OTA_OK &&
+	    json_str(&b, "from_version", from, true) == OTA_OK &&
+	    json_str(&b, "to_version", to, true) == OTA_OK &&
+	    (reason == NULL || json_str(&b, "reason", reason, true) ==
+	    OTA_OK) &&
 	    buf_adds(&b, "}") == OTA_OK;
 	if (ok) {
 		req_init(r, &q, url, 4096);
@@ -646,48 +791,183 @@ report(struct run *r, enum ota_status st, const struct update_report *rep)
 	buf_release(&b);
 }
 
+static void
+run_init(struct run *r, struct ota_updater *u, const char *module,
+    int64_t now, char *err, size_t errsz)
+{
+	memset(r, 0, sizeof(*r));
+	r->u = u;
+	r->module = module;
+	r->now = now;
+	r->err = err;
+	r->errsz = errsz;
+	err[0] = '\0';
+}
+
 enum ota_status
-update_module(const struct update_opts *o, struct update_report *rep,
-    char *err, size_t errsz)
+ota_update(struct ota_updater *u, const char *module, bool check_only,
+    int64_t now, struct ota_report *rep, char *err, size_t errsz)
 {
 	struct run r;
 	enum ota_status st;
-	size_t i;
 
-	memset(&r, 0, sizeof(r));
+	run_init(&r, u, module, now, err, errsz);
+	r.check_only = check_only;
 	memset(rep, 0, sizeof(*rep));
-	r.o = o;
-	r.err = err;
-	r.errsz = errsz;
-	err[0] = '\0';
-	st = run_update(&r, rep);
-	if (r.cfg.api[0] != '\0')
-		report(&r, st, rep);
-	if (r.st != NULL) {
+	if ((st = run_open(&r)) == OTA_OK)
+		st = run_update(&r, rep);
+	/* Not while backing off: the server asked for quiet. */
+	if (st != OTA_OK && st != OTA_E_BUSY)
+		report(&r, "failure", rep->installed, rep->offered, err);
+	else if (rep->outcome == OTA_INSTALLED)
+		report(&r, "success", rep->installed, rep->offered, NULL);
+	if (r.mod != NULL) {
 		/* Remember what happened, for status and the next check. */
-		storage_state_get(r.st, &r.state);
+		u->s->state_get(r.mod, &r.state);
 		if (st == OTA_OK) {
 			r.state.last_error[0] = '\0';
 			r.state.backoff_until = 0;
-			if (r.etag[0] != '\0')
+			/*
+			 * A 304 means "as last time", which is only true of
+			 * an answer acted on: after a refusal (rejected,
+			 * older) the next answer must be read again.
+			 */
+			if (r.fresh)
 				(void)!str_copy(r.state.etag,
-				    sizeof(r.state.etag), r.etag);
+				    sizeof(r.state.etag),
+				    rep->outcome == OTA_CURRENT ||
+				    rep->outcome == OTA_INSTALLED ? r.etag : "");
 			if (r.have_manifest)
 				r.state.metadata_floor = r.m.metadata_version;
 		} else
 			(void)!str_copy(r.state.last_error,
 			    sizeof(r.state.last_error), err);
-		if (!o->check_only || st != OTA_OK)
-			(void)!storage_state_set(r.st, &r.state);
+		if (!check_only || st != OTA_OK)
+			(void)!u->s->state_set(r.mod, &r.state);
 	}
-	storage_free(r.st);
-	for (i = 0; i < r.nfiles; i++) {
-		free(r.files[i].path);
-		free(r.files[i].rel);
-		free(r.files[i].url);
-	}
-	free(r.files);
-	if (r.have_manifest)
-		manifest_release(&r.m);
+	run_close(&r);
 	return st;
+}
+
+enum ota_status
+ota_confirm(struct ota_updater *u, const char *module, char *err,
+    size_t errsz)
+{
+	struct run r;
+	enum ota_status st;
+
+	run_init(&r, u, module, 0, err, errsz);
+	if ((st = u->s->open(u->s->ctx, module, &r.mod, err, errsz)) != OTA_OK)
+		r.mod = NULL;
+	else if ((st = u->s->confirm(r.mod)) != OTA_OK)
+		st = str_fail(err, errsz, st, "cannot confirm %s", module);
+	run_close(&r);
+	return st;
+}
+
+/*
+ * Rolls the open module back, remembers the version it leaves so that
+ * it is not offered again, and reports it. A crash between the rollback
+ * and the record costs only the memory of the rejection: the next update
+ * may install that version once more, on trial again.
+ */
+static enum ota_status
+roll_back(struct run *r, const char *why)
+{
+	char from[OTA_MAX_VERSION + 1];
+	enum ota_status st;
+
+	(void)!str_copy(from, sizeof(from), r->state.current);
+	if ((st = r->u->s->rollback(r->mod, r->err, r->errsz)) != OTA_OK)
+		return st;
+	r->u->s->state_get(r->mod, &r->state);
+	(void)!str_copy(r->state.rejected, sizeof(r->state.rejected), from);
+	r->state.etag[0] = '\0';
+	(void)!r->u->s->state_set(r->mod, &r->state);
+	/* Without a readable config there is nobody to tell. */
+	if (read_config(r) == OTA_OK)
+		report(r, "rollback", from, r->state.current, why);
+	r->err[0] = '\0';
+	return OTA_OK;
+}
+
+enum ota_status
+ota_rollback(struct ota_updater *u, const char *module, char *err,
+    size_t errsz)
+{
+	struct run r;
+	enum ota_status st;
+
+	run_init(&r, u, module, 0, err, errsz);
+	if ((st = u->s->open(u->s->ctx, module, &r.mod, err, errsz)) != OTA_OK)
+		r.mod = NULL;
+	else {
+		u->s->state_get(r.mod, &r.state);
+		st = roll_back(&r, "rolled back by the operator");
+	}
+	run_close(&r);
+	return st;
+}
+
+/*
+ * At a start: a version that was downloaded and verified whole but not
+ * switched to (a power cut in between) is switched to now, without a
+ * network request (micropython-ota-updater.md §10 case 17); its trial
+ * starts with this start.
+ */
+static enum ota_status
+boot_commit(struct run *r)
+{
+	const struct ota_storage *so = r->u->s;
+	struct ota_state *s = &r->state;
+
+	so->state_get(r->mod, s);
+	if (s->ready[0] == '\0')
+		return OTA_OK;
+	if (s->trial || strcmp(s->ready, s->staged) != 0 ||
+	    strcmp(s->ready, s->current) == 0) {
+		/* Switched already, or staging moved on: forget it. */
+		s->ready[0] = '\0';
+		return so->state_set(r->mod, s);
+	}
+	return commit_ready(r);
+}
+
+enum ota_status
+ota_started(struct ota_updater *u, const char *module, unsigned max_starts,
+    int64_t now, bool *rolled_back, char *err, size_t errsz)
+{
+	struct run r;
+	enum ota_status st;
+	bool must = false;
+
+	*rolled_back = false;
+	run_init(&r, u, module, now, err, errsz);
+	if ((st = u->s->open(u->s->ctx, module, &r.mod, err, errsz)) != OTA_OK)
+		r.mod = NULL;
+	else if ((st = boot_commit(&r)) == OTA_OK &&
+	    (st = u->s->trial_start(r.mod, max_starts, now, &must)) ==
+	    OTA_OK && must) {
+		u->s->state_get(r.mod, &r.state);
+		if ((st = roll_back(&r, "not confirmed in time: too many "
+		    "starts or past the trial deadline")) == OTA_OK)
+			*rolled_back = true;
+	}
+	run_close(&r);
+	return st;
+}
+
+enum ota_status
+ota_state_get(struct ota_updater *u, const char *module,
+    struct ota_state *out, char *err, size_t errsz)
+{
+	enum ota_status st;
+	void *m;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = u->s->open(u->s->ctx, module, &m, err, errsz)) != OTA_OK)
+		return st;
+	u->s->state_get(m, out);
+	u->s->close(u->s->ctx, m);
+	return OTA_OK;
 }

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "client/verify.h"
-#include "common/hash.h"
 #include "common/str.h"
 #include "common/banned.h"
 
@@ -22,16 +21,18 @@ hex_of(const char *s, size_t n)
 void
 verify_abort(struct verify *v)
 {
-	hash_free(v->sha1);
-	hash_free(v->s256);
+	if (v->sha1 != NULL)
+		v->c->hash_abort(v->c->ctx, v->sha1);
+	if (v->s256 != NULL)
+		v->c->hash_abort(v->c->ctx, v->s256);
 	v->sha1 = v->s256 = NULL;
 }
 
 enum ota_status
-verify_begin(struct verify *v, uint64_t size, const char *git_sha1,
-    const char *sha256)
+verify_begin(struct verify *v, const struct ota_crypto *c, uint64_t size,
+    const char *git_sha1, const char *sha256)
 {
-	char hdr[32];
+	char hdr[32], dec[STR_U64_MAX];
 	enum ota_status st;
 
 	memset(v, 0, sizeof(*v));
@@ -39,25 +40,28 @@ verify_begin(struct verify *v, uint64_t size, const char *git_sha1,
 	    (git_sha1 != NULL && !hex_of(git_sha1, 40)) ||
 	    (sha256 != NULL && !hex_of(sha256, 64)))
 		return OTA_E_INVALID;
+	v->c = c;
 	v->size = size;
 	if (git_sha1 != NULL) {
 		memcpy(v->git_sha1, git_sha1, sizeof(v->git_sha1));
-		if ((v->sha1 = hash_new(HASH_SHA1)) == NULL)
-			return OTA_E_NOMEM;
+		if ((st = c->hash_begin(c->ctx, OTA_HASH_SHA1, &v->sha1)) !=
+		    OTA_OK)
+			return st;
 		/* Git hashes a header with the size, NUL included, first. */
-		(void)!str_fmt(hdr, sizeof(hdr), "blob %llu",
-		    (unsigned long long)size);
-		if ((st = hash_update(v->sha1, hdr, strlen(hdr) + 1)) !=
-		    OTA_OK) {
+		(void)!str_fmt(hdr, sizeof(hdr), "blob %s",
+		    str_u64(size, dec));
+		if ((st = c->hash_update(c->ctx, v->sha1, hdr,
+		    strlen(hdr) + 1)) != OTA_OK) {
 			verify_abort(v);
 			return st;
 		}
 	}
 	if (sha256 != NULL) {
 		memcpy(v->sha256, sha256, sizeof(v->sha256));
-		if ((v->s256 = hash_new(HASH_SHA256)) == NULL) {
+		if ((st = c->hash_begin(c->ctx, OTA_HASH_SHA256,
+		    &v->s256)) != OTA_OK) {
 			verify_abort(v);
-			return OTA_E_NOMEM;
+			return st;
 		}
 	}
 	return OTA_OK;
@@ -71,24 +75,27 @@ verify_update(struct verify *v, const void *p, size_t n)
 	if (n > v->size - v->got)
 		return OTA_E_TOO_LARGE;
 	v->got += n;
-	if (v->sha1 != NULL && (st = hash_update(v->sha1, p, n)) != OTA_OK)
+	if (v->sha1 != NULL &&
+	    (st = v->c->hash_update(v->c->ctx, v->sha1, p, n)) != OTA_OK)
 		return st;
-	if (v->s256 != NULL && (st = hash_update(v->s256, p, n)) != OTA_OK)
+	if (v->s256 != NULL &&
+	    (st = v->c->hash_update(v->c->ctx, v->s256, p, n)) != OTA_OK)
 		return st;
 	return OTA_OK;
 }
 
-/* Finishes h and compares it with want (hex). */
+/* Finishes *h (which is then gone) and compares it with want (hex). */
 static enum ota_status
-check(struct hash_ctx *h, const char *want, const char *what, char *err,
-    size_t errsz)
+check(const struct ota_crypto *c, void **h, size_t len, const char *want,
+    const char *what, char *err, size_t errsz)
 {
-	unsigned char md[HASH_MAX_LEN];
-	char hex[2 * HASH_MAX_LEN + 1];
+	unsigned char md[OTA_SHA256_LEN];
+	char hex[2 * OTA_SHA256_LEN + 1];
 	enum ota_status st;
-	size_t len;
+	void *done = *h;
 
-	if ((st = hash_final(h, md, &len)) != OTA_OK)
+	*h = NULL;
+	if ((st = c->hash_end(c->ctx, done, md)) != OTA_OK)
 		return st;
 	str_hex(hex, md, len);
 	if (strcmp(hex, want) != 0)
@@ -107,10 +114,11 @@ verify_end(struct verify *v, char *err, size_t errsz)
 		    "arrived", (unsigned long long)v->got,
 		    (unsigned long long)v->size);
 	if (st == OTA_OK && v->sha1 != NULL)
-		st = check(v->sha1, v->git_sha1, "the Git blob id", err,
-		    errsz);
+		st = check(v->c, &v->sha1, OTA_SHA1_LEN, v->git_sha1,
+		    "the Git blob id", err, errsz);
 	if (st == OTA_OK && v->s256 != NULL)
-		st = check(v->s256, v->sha256, "the SHA-256", err, errsz);
+		st = check(v->c, &v->s256, OTA_SHA256_LEN, v->sha256,
+		    "the SHA-256", err, errsz);
 	verify_abort(v);
 	return st;
 }

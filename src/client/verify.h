@@ -14,29 +14,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ota/crypto.h>
 #include <ota/status.h>
 
 #include "common/manifest.h"
 
-struct hash_ctx;
-
 struct verify {
+	const struct ota_crypto *c;
 	uint64_t size;			/* what must arrive, exactly */
 	uint64_t got;
 	char git_sha1[41];		/* "" when not checked */
 	char sha256[65];		/* "" when not checked */
-	struct hash_ctx *sha1;
-	struct hash_ctx *s256;
+	void *sha1;			/* c's digests in progress */
+	void *s256;
 };
 
 /*
- * Starts checking a file of exactly size bytes; git_sha1 (40 hex) and
+ * Starts checking a file of exactly size bytes, digests through c; git_sha1 (40 hex) and
  * sha256 (64 hex) may be NULL, but not both: a file nobody vouches for is
  * not installed. OTA_E_INVALID for a malformed digest, OTA_E_NOMEM.
  */
 __attribute__((warn_unused_result))
-enum ota_status verify_begin(struct verify *v, uint64_t size,
-    const char *git_sha1, const char *sha256);
+enum ota_status verify_begin(struct verify *v, const struct ota_crypto *c,
+    uint64_t size, const char *git_sha1, const char *sha256);
 /* More bytes; OTA_E_TOO_LARGE past the promised size. */
 __attribute__((warn_unused_result))
 enum ota_status verify_update(struct verify *v, const void *p, size_t n);

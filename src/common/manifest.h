@@ -18,14 +18,19 @@
  * a trusted key is enough.
  *
  * A verifier never trusts the sender's bytes: it parses the envelope,
- * re-serialises "signed" canonically from the parse tree, checks the
- * signatures over those bytes, then checks the schema, then that the
- * struct it hands out serialises to exactly the bytes that were signed,
- * and only then the expiry. So what is used is what was signed, whatever
- * whitespace, key order or escapes the sender chose.
+ * requires the whole text to be exactly the canonical serialisation of
+ * what it parsed (so the bytes of "signed" are its canonical form, and no
+ * other JSON reader can see in them anything else), checks the signatures
+ * over those bytes, then checks the schema, then that the struct it hands
+ * out serialises to exactly the bytes that were signed, and only then the
+ * expiry. So what is used is what was signed.
  *
- * Knows JSON, signatures (through sign.h) and files; not HTTP, not the
- * store, and not where manifests are kept.
+ * Two halves. manifest.c is the portable core a device links: C standard
+ * library, json.h and the crypto ops of ota/crypto.h only (no cJSON, no
+ * OpenSSL, no POSIX). manifest_sign.c is the host's: signing, and the
+ * sign_key wrappers over manifest_verify with libcrypto. The files on disk
+ * are manifest_check.c's (POSIX). Nothing here knows HTTP, the store, or
+ * where manifests are kept.
  */
 #ifndef OTA_MANIFEST_H
 #define OTA_MANIFEST_H
@@ -34,9 +39,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ota/crypto.h>
 #include <ota/status.h>
 
 #include "common/buf.h"
+/* Only for struct sign_key in the host functions; sign.h declares, and
+ * includes nothing that is not portable. */
 #include "common/sign.h"
 
 #define MANIFEST_TYPE "ota-release"		/* the "_type" field */
@@ -44,11 +52,21 @@
 #define MANIFEST_MAX_FILES 10000
 #define MANIFEST_MAX_SIGNATURES 16
 #define MANIFEST_MAX_PATH 1024		/* bytes of a file's path */
+#define MANIFEST_MAX_COMPONENT 255	/* bytes of one of its components
+					 * (NAME_MAX on Linux and the BSDs) */
 #define MANIFEST_MAX_NAME 100		/* owner or name in "owner/name" */
 #define MANIFEST_MAX_TAG 128
 #define MANIFEST_MAX_CHANNEL 32		/* 1-32 of [a-z0-9._-] */
 #define MANIFEST_MAX_INT 9007199254740991LL	/* 2^53 - 1 */
 #define MANIFEST_MAX_DEPTH 8		/* JSON nesting; the schema has 4 */
+/*
+ * JSON values (json.h tokens) in the largest valid envelope: the root,
+ * "signatures" and its array, "signed" and its object (5); 5 per
+ * signature; 9 keys, 8 scalars and the files array (18); 7 per file. A
+ * text that needs more is refused before anything is allocated for it.
+ */
+#define MANIFEST_MAX_TOKENS (5 + 5 * MANIFEST_MAX_SIGNATURES + 18 + \
+	7 * MANIFEST_MAX_FILES)
 #define MANIFEST_MAX_DIR_DEPTH 64	/* directory levels check_dir walks */
 #define MANIFEST_SHA256_HEX 64
 #define MANIFEST_TIME_MAX 32		/* "2026-01-01T00:00:00Z" and NUL */
@@ -116,6 +134,8 @@ enum ota_status manifest_validate(const struct manifest *m, char *err,
 __attribute__((warn_unused_result))
 enum ota_status manifest_canonical(const struct manifest *m, struct buf *out);
 
+/* ---- host: signing, and verifying with sign_key (manifest_sign.c) ---- */
+
 /*
  * Appends the envelope of m, signed by each of keys[nkeys] in that order,
  * to out. OTA_E_INVALID if m is invalid, nkeys is 0 or above
@@ -128,8 +148,9 @@ enum ota_status manifest_sign(const struct manifest *m,
 
 /*
  * Parses the envelope text[len] and verifies it, in this order: parse
- * (OTA_E_INVALID: not JSON, over MANIFEST_MAX_BYTES, not an envelope, not
- * canonicalisable: floats, booleans, duplicate keys, bad UTF-8), signature
+ * (OTA_E_INVALID: not JSON, over MANIFEST_MAX_BYTES or MANIFEST_MAX_TOKENS,
+ * not an envelope, not canonical text: whitespace, other key orders or
+ * escapes, floats, booleans, null, duplicate keys, bad UTF-8), signature
  * (OTA_E_SIGNATURE unless a signature whose keyid is that of one of
  * trusted[ntrusted] verifies), schema (OTA_E_INVALID, manifest_validate
  * plus no missing, mistyped or unknown field and _type MANIFEST_TYPE),
@@ -156,6 +177,28 @@ enum ota_status manifest_parse_verify_err(const char *text, size_t len,
     struct sign_key *const *trusted, size_t ntrusted, int64_t now,
     struct manifest *out, char *err, size_t errsz);
 
+/* ---- portable core, continued (manifest.c) ---- */
+
+/*
+ * The core's verification, as manifest_parse_verify_err but without
+ * OpenSSL: the trusted keys are raw Ed25519 public keys, a signature's
+ * keyid is the lower-case hex SHA-256 of its key's raw bytes (as
+ * sign_key_id), and every digest and signature check goes through c
+ * (never NULL). What a device links; manifest_parse_verify_err is this
+ * with libcrypto. Besides the statuses above: OTA_E_NOMEM, and whatever
+ * c returns when a check cannot run at all (no valid signature found
+ * and one check failed so: that status, not OTA_E_SIGNATURE).
+ *
+ * Heap: the tokens of text (counted first, then allocated to fit, at
+ * most MANIFEST_MAX_TOKENS) while it runs, and what *out holds; text is
+ * never copied.
+ */
+__attribute__((warn_unused_result))
+enum ota_status manifest_verify(const char *text, size_t len,
+    const struct ota_crypto *c,
+    const unsigned char (*trusted)[OTA_ED25519_PUBLIC_LEN], size_t ntrusted,
+    int64_t now, struct manifest *out, char *err, size_t errsz);
+
 /*
  * NOT A VERIFICATION. Parses and schema-checks an envelope without looking
  * at its signatures or expiry, for tools that display or re-sign metadata
@@ -167,7 +210,11 @@ __attribute__((warn_unused_result))
 enum ota_status manifest_parse_unverified(const char *text, size_t len,
     struct manifest *out, char *err, size_t errsz);
 
-/* t (unix seconds) as "2026-01-01T00:00:00Z", UTC, into out. */
+/*
+ * t (unix seconds) as "2026-01-01T00:00:00Z", UTC (proleptic Gregorian,
+ * no leap seconds), into out. Any t: a year outside 0..9999 gets more
+ * digits or a '-' ("-0001-12-31T00:00:00Z").
+ */
 void manifest_time_str(int64_t t, char out[MANIFEST_TIME_MAX]);
 
 /* ---- files (manifest_check.c) ---- */

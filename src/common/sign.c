@@ -31,7 +31,6 @@
 #define PEM_PUBLIC "-----BEGIN PUBLIC KEY-----"
 #define PEM_ENCRYPTED "-----BEGIN ENCRYPTED PRIVATE KEY-----"
 /* Base64 of 32 bytes is 44 characters; a longer word is not a key. */
-#define SIGN_TEXT_B64_MAX 64
 
 struct sign_key {
 	EVP_PKEY *pkey;
@@ -225,43 +224,14 @@ sign_key_load_public(struct sign_key **k, const char *path, char *err,
 	return st;
 }
 
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 enum ota_status
 sign_key_from_text(struct sign_key **k, const char *text)
 {
-	const size_t alglen = strlen(SIGN_ALG_NAME);
-	char word[SIGN_TEXT_B64_MAX + 1];
 	unsigned char raw[SIGN_PUBLIC_LEN];
-	const char *p = text, *e;
 	EVP_PKEY *pkey;
-	size_t n;
 
 	*k = NULL;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (strncmp(p, SIGN_ALG_NAME, alglen) == 0 &&
-	    (p[alglen] == ' ' || p[alglen] == '\t')) {
-		p += alglen;
-		while (*p == ' ' || *p == '\t')
-			p++;
-	}
-	for (e = p; *e != '\0' && !is_blank(*e); e++)
-		;
-	n = (size_t)(e - p);
-	if (n == 0 || n > SIGN_TEXT_B64_MAX)
-		return OTA_E_INVALID;
-	memcpy(word, p, n);
-	word[n] = '\0';
-	for (; *e != '\0'; e++)
-		if (!is_blank(*e))
-			return OTA_E_INVALID;
-	if (base64_decode(word, raw, sizeof(raw), &n) != OTA_OK ||
-	    n != SIGN_PUBLIC_LEN)
+	if (sign_public_parse(text, raw) != OTA_OK)
 		return OTA_E_INVALID;
 	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw,
 	    sizeof(raw));

@@ -108,6 +108,16 @@ void sign_key_public_raw(const struct sign_key *k,
     unsigned char out[SIGN_PUBLIC_LEN]);
 
 /*
+ * The raw key of a public key's text form ("ed25519 BASE64", the word
+ * ed25519 optional, surrounding blanks allowed), as sign_key_from_text
+ * reads it but without OpenSSL (sign_text.c, part of the portable core).
+ * OTA_E_INVALID for anything else.
+ */
+__attribute__((warn_unused_result))
+enum ota_status sign_public_parse(const char *text,
+    unsigned char raw[SIGN_PUBLIC_LEN]);
+
+/*
  * "ed25519 BASE64" (no newline) into out[outsz]; OTA_E_TOO_LARGE if
  * outsz < SIGN_PUBLIC_TEXT_MAX may not hold it.
  */

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/str.h"
@@ -19,6 +20,30 @@ str_copy(char *dst, size_t size, const char *src)
 	}
 	memcpy(dst, src, n + 1);
 	return OTA_OK;
+}
+
+const char *
+str_u64(uint64_t v, char out[STR_U64_MAX])
+{
+	char *p = out + STR_U64_MAX - 1;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return p;
+}
+
+char *
+str_dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+
+	if (d != NULL)
+		memcpy(d, s, n);
+	return d;
 }
 
 enum ota_status

@@ -16,6 +16,18 @@
 __attribute__((warn_unused_result))
 enum ota_status str_copy(char *dst, size_t size, const char *src);
 
+#define STR_U64_MAX 21		/* 18446744073709551615 and NUL */
+
+/*
+ * v in decimal, as "%llu" writes it, into out; returns where it starts
+ * (within out). For the portable core: newlib-nano's printf has no long
+ * long, so nothing whose bytes matter may go through %llu there.
+ */
+const char *str_u64(uint64_t v, char out[STR_U64_MAX]);
+
+/* A malloc'd copy of s (strdup is POSIX, not C11); NULL if out of memory. */
+char *str_dup(const char *s);
+
 /* snprintf into dst[size]; OTA_E_TOO_LARGE (dst emptied) on truncation. */
 __attribute__((warn_unused_result, format(printf, 3, 4)))
 enum ota_status str_fmt(char *dst, size_t size, const char *fmt, ...);

@@ -197,7 +197,7 @@ module_whole(struct storage *st, const struct tree **which, char *why,
     size_t whysz)
 {
 	char link[128], p[PATH_MAX + 64], why_a[300], why_b[300];
-	struct storage_state s;
+	struct ota_state s;
 	const struct tree *t;
 	struct stat sb;
 	ssize_t n;
@@ -291,7 +291,7 @@ stage_tree(struct storage *st, const struct tree *t)
 static void
 child_run(uint64_t seed)
 {
-	struct storage_state s;
+	struct ota_state s;
 	struct storage *st = NULL;
 	const struct tree *next;
 	char err[256] = "";

@@ -20,7 +20,8 @@
 
 #include <cmocka.h>
 
-#include "client/transport.h"
+#include <ota/host.h>
+#include <ota/transport.h>
 #include "faultsrv.h"
 #include "testlib.h"
 
@@ -28,7 +29,7 @@
 #define BIG (3 * 1024 * 1024)
 
 struct fx {
-	struct transport *t;
+	struct ota_transport *t;
 	struct faultsrv *a, *b;
 	char url[256], hp_a[64], hp_b[64];
 };
@@ -85,7 +86,7 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_int_equal(transport_curl_new(&f->t), OTA_OK);
+	assert_int_equal(ota_transport_curl_new(&f->t), OTA_OK);
 	f->a = faultsrv_start();
 	f->b = faultsrv_start();
 	assert_non_null(f->a);
@@ -103,13 +104,13 @@ teardown(void **state)
 
 	faultsrv_stop(f->a);
 	faultsrv_stop(f->b);
-	transport_free(f->t);
+	ota_transport_free(f->t);
 	free(f);
 	return 0;
 }
 
 static void
-req_init(struct transport_req *r, const char *url)
+req_init(struct ota_request *r, const char *url)
 {
 	memset(r, 0, sizeof(*r));
 	r->url = url;
@@ -133,8 +134,8 @@ url_of(struct fx *f, struct faultsrv *fs, const char *path)
 }
 
 static enum ota_status
-get(struct fx *f, const struct transport_req *r, struct sink *s,
-    struct transport_resp *resp, char *err, size_t errsz)
+get(struct fx *f, const struct ota_request *r, struct sink *s,
+    struct ota_response *resp, char *err, size_t errsz)
 {
 	enum ota_status st;
 
@@ -173,8 +174,8 @@ test_ok_body_and_headers(void **state)
 	struct faultsrv_script s = { .path = "/f", .body = "{\"a\":1}",
 	    .body_len = 7, .content_type = "application/json",
 	    .etag = "\"e1\"" };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	struct faultsrv_req rq;
 	char err[256], v[128];
@@ -216,8 +217,8 @@ test_error_status_body_not_delivered(void **state)
 	    .body = "404: Not Found", .body_len = 14 };
 	struct faultsrv_script s500 = { .path = "/boom", .status = 500,
 	    .body = big, .body_len = sizeof(big) };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char err[256];
 
@@ -252,8 +253,8 @@ test_html_instead_of_json(void **state)
 	struct faultsrv_script s = { .path = "/repos/a/b/releases/latest",
 	    .body = html, .body_len = strlen(html),
 	    .content_type = "text/html; charset=utf-8" };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	route(f->a, &s);
@@ -279,8 +280,8 @@ test_truncated_body(void **state)
 	struct faultsrv_script c = { .path = "/tc", .body = body,
 	    .body_len = sizeof(body), .flags = FS_TRUNCATE | FS_CHUNKED,
 	    .truncate_after = 400, .chunk_size = 100 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char err[256];
 
@@ -305,8 +306,8 @@ test_close_without_reply(void **state)
 {
 	struct fx *f = *state;
 	struct faultsrv_script s = { .path = "/c", .flags = FS_CLOSE };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char err[256];
 
@@ -325,8 +326,8 @@ test_refused_and_dns(void **state)
 	struct fx *f = *state;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char url[128], err[256];
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -358,8 +359,8 @@ test_silent_server(void **state)
 {
 	struct fx *f = *state;
 	struct faultsrv_script s = { .path = "/s", .silent_ms = 8000 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char err[256];
 	double t0;
@@ -382,8 +383,8 @@ test_stall_after_headers(void **state)
 	struct fx *f = *state;
 	struct faultsrv_script s = { .path = "/st", .body = "0123456789",
 	    .body_len = 10, .chunk_size = 5, .chunk_delay_ms = 6000 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	double t0;
 
@@ -406,8 +407,8 @@ test_total_deadline(void **state)
 	struct faultsrv_script s = { .path = "/slow", .body = body,
 	    .body_len = sizeof(body), .chunk_size = 10,
 	    .chunk_delay_ms = 150 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	double t0;
 
@@ -431,8 +432,8 @@ test_slow_but_alive(void **state)
 	struct faultsrv_script s = { .path = "/trickle", .body = body,
 	    .body_len = sizeof(body), .chunk_size = 20,
 	    .chunk_delay_ms = 80, .flags = FS_CHUNKED };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	fill_pattern(body, sizeof(body), 7);
@@ -455,8 +456,8 @@ test_chunked(void **state)
 	struct faultsrv_script s = { .path = "/ch", .body = body,
 	    .body_len = sizeof(body), .chunk_size = 997,
 	    .flags = FS_CHUNKED, .content_type = "application/json" };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	fill_pattern(body, sizeof(body), 1);
@@ -483,8 +484,8 @@ test_lower_case_headers(void **state)
 	    .flags = FS_LOWER, .body = "moved", .body_len = 5 };
 	struct faultsrv_script ch = { .path = "/lch", .body = "chunky",
 	    .body_len = 6, .chunk_size = 2, .flags = FS_LOWER | FS_CHUNKED };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	route(f->a, &s);
@@ -523,8 +524,8 @@ test_redirects_followed(void **state)
 	struct faultsrv_script r2 = { .path = "/r2", .status = 307 };
 	struct faultsrv_script fin = { .path = "/final", .body = "done",
 	    .body_len = 4 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	assert_int_equal(faultsrv_url(f->a, "/final", abs, sizeof(abs)), 0);
@@ -548,8 +549,8 @@ test_too_many_redirects(void **state)
 {
 	struct fx *f = *state;
 	struct faultsrv_script loop = { .path = "/loop", .redirect = "/loop" };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char err[256];
 
@@ -576,8 +577,8 @@ test_token_kept_on_same_host(void **state)
 	struct faultsrv_script r1 = { .path = "/r", .redirect = "/f" };
 	struct faultsrv_script fin = { .path = "/f", .body = "x",
 	    .body_len = 1 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char v[128];
 
@@ -604,8 +605,8 @@ test_token_dropped_cross_host(void **state)
 	struct faultsrv_script rb = { .path = "/cdn", .status = 302 };
 	struct faultsrv_script fa = { .path = "/blob", .body = "payload",
 	    .body_len = 7 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	/* A /dl -> B /cdn -> A /blob: B is another port, so another host */
@@ -638,8 +639,8 @@ test_token_only_to_token_host(void **state)
 	struct fx *f = *state;
 	struct faultsrv_script fb = { .path = "/raw", .body = "x",
 	    .body_len = 1 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char v[128];
 
@@ -667,8 +668,8 @@ test_redirect_scheme_refused(void **state)
 		"ftp://127.0.0.1/x", "file:///etc/passwd",
 		"gopher://127.0.0.1/x", "scp://127.0.0.1/x"
 	};
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char err[256];
 	size_t i;
@@ -700,8 +701,8 @@ test_resume_206(void **state)
 	static unsigned char body[1000];
 	struct faultsrv_script s = { .path = "/img", .body = body,
 	    .body_len = sizeof(body), .flags = FS_RANGE };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char v[64];
 
@@ -729,8 +730,8 @@ test_resume_200_restarts(void **state)
 	static unsigned char body[1000];
 	struct faultsrv_script s = { .path = "/img", .body = body,
 	    .body_len = sizeof(body) };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	fill_pattern(body, sizeof(body), 4);
@@ -753,8 +754,8 @@ test_resume_wrong_range(void **state)
 	struct faultsrv_script s = { .path = "/img", .status = 206,
 	    .body = "0123456789", .body_len = 10,
 	    .headers = "Content-Range: bytes 0-9/10\r\n" };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	route(f->a, &s);
@@ -773,8 +774,8 @@ test_if_none_match(void **state)
 	struct fx *f = *state;
 	struct faultsrv_script s = { .path = "/latest", .body = "{}",
 	    .body_len = 2, .etag = "\"v1\"" };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char v[64];
 
@@ -805,8 +806,8 @@ test_rate_limit_headers(void **state)
 	    .body_len = 38, .headers = "X-RateLimit-Limit: 60\r\n"
 	    "X-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: 1893456000\r\n" };
 	struct faultsrv_script s429 = { .path = "/busy", .status = 429 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char hdr[128], date[64], err[256];
 	time_t later = time(NULL) + 120;
@@ -846,8 +847,8 @@ test_max_body_content_length(void **state)
 	struct faultsrv_script s = { .path = "/b", .body = body,
 	    .body_len = sizeof(body), .chunk_size = 1000,
 	    .chunk_delay_ms = 10 };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char err[256];
 
@@ -874,8 +875,8 @@ test_max_body_while_reading(void **state)
 	    .flags = FS_CHUNKED };
 	struct faultsrv_script e = { .path = "/e", .body = body,
 	    .body_len = sizeof(body), .flags = FS_NO_LENGTH };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	route(f->a, &s);
@@ -896,7 +897,7 @@ test_max_body_while_reading(void **state)
 /* ---- the token stays secret ---- */
 
 static void
-assert_no_token(const char *err, const struct transport_resp *resp)
+assert_no_token(const char *err, const struct ota_response *resp)
 {
 	assert_null(strstr(err, TOKEN));
 	assert_null(strstr(resp->final_url, TOKEN));
@@ -920,8 +921,8 @@ test_token_never_in_err(void **state)
 	    .redirect = "file:///etc/passwd" };
 	static const char *const paths[] = { "/404", "/trunc", "/close",
 	    "/loop", "/x", "/bad" };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 	char err[512];
 	size_t i;
@@ -969,8 +970,8 @@ test_big_streamed(void **state)
 	unsigned char *body = malloc(BIG);
 	struct faultsrv_script s = { .path = "/big.bin", .body_len = BIG,
 	    .content_type = "application/octet-stream" };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { 0 };
 
 	assert_non_null(body);
@@ -984,8 +985,8 @@ test_big_streamed(void **state)
 	assert_int_equal(k.n, BIG);
 	assert_memory_equal(k.p, body, BIG);
 	assert_true(k.off_ok);
-	assert_true(k.max_chunk <= TRANSPORT_MAX_CHUNK);
-	assert_true(k.calls >= BIG / TRANSPORT_MAX_CHUNK);
+	assert_true(k.max_chunk <= OTA_TRANSPORT_MAX_CHUNK);
+	assert_true(k.calls >= BIG / OTA_TRANSPORT_MAX_CHUNK);
 	sink_free(&k);
 	free(body);
 }
@@ -997,8 +998,8 @@ test_body_fn_aborts(void **state)
 	static unsigned char body[100000];
 	struct faultsrv_script s = { .path = "/b", .body = body,
 	    .body_len = sizeof(body) };
-	struct transport_req r;
-	struct transport_resp resp;
+	struct ota_request r;
+	struct ota_response resp;
 	struct sink k = { .fail_after = 2 };
 	char err[256];
 

@@ -179,6 +179,49 @@ install_trial_confirm_next(void **state)
 	assert_int_equal(RUN(out, "started", "--max-starts", "1", "--root",
 	    dev, "app"), 9);
 	assert_main("print('v1')\n");
+	/* The version rolled back from is not installed again... */
+	assert_int_equal(RUN(out, "update", "--root", dev, "app"), 0);
+	assert_non_null(strstr(out, "rolled back before"));
+	assert_main("print('v1')\n");
+	assert_int_equal(RUN(out, "status", "--root", dev, "app"), 0);
+	assert_non_null(strstr(out, "rolled back from 1.1.0"));
+	/* ...but a newer one is. */
+	publish("1.1.1", "print('v2.1')\n");
+	assert_int_equal(RUN(out, "update", "--root", dev, "app"), 0);
+	assert_main("print('v2.1')\n");
+}
+
+/*
+ * --health-cmd judges the new version and --restart-cmd runs around it:
+ * a healthy one is confirmed, a sick one rolled back (exit 9) and the
+ * application restarted on the old one.
+ */
+static void
+health_and_restart(void **state)
+{
+	char out[2048], cmd[PATH_MAX * 2 + 64], log[PATH_MAX + 16];
+	char want[PATH_MAX * 3 + 64], *t;
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s/hooks.log", dev);
+	snprintf(cmd, sizeof(cmd), "echo \"restart $OTA_ROOT\" >> %s", log);
+	assert_int_equal(RUN(out, "update", "--root", dev, "--restart-cmd",
+	    cmd, "--health-cmd", "test -f \"$OTA_ROOT/$OTA_MODULE/main/app.py\"",
+	    "app"), 0);
+	assert_non_null(strstr(out, "healthy: confirmed"));
+	assert_int_equal(RUN(out, "status", "--root", dev, "app"), 0);
+	assert_non_null(strstr(out, "installed 1.0.0, previous"));
+	publish("1.1.0", "print('v2')\n");
+	assert_int_equal(RUN(out, "update", "--root", dev, "--restart-cmd",
+	    cmd, "--health-cmd", "exit 3", "app"), 9);
+	assert_non_null(strstr(out, "health command failed (3): rolled back"));
+	assert_main("print('v1')\n");
+	/* Restarted after each install and after the rollback. */
+	t = read_text(dev, "hooks.log");
+	assert_non_null(t);
+	snprintf(want, sizeof(want), "restart %s\nrestart %s\nrestart %s\n",
+	    dev, dev, dev);
+	assert_string_equal(t, want);
 }
 
 /* A blob changed on the server: the listing's sha and the manifest catch
@@ -265,6 +308,15 @@ reports_to_server(void **state)
 	assert_non_null(strstr(events, "gw-7 success   me/app app none -> 1.0.0"));
 	assert_non_null(strstr(events, "gw-7 failure   me/app app 1.0.0 -> "
 	    "1.1.0: 1.0.0 is on trial"));
+	/* A rollback is reported, with its reason. */
+	assert_int_equal(RUN(out, "rollback", "--root", dev, "app"), 1);
+	assert_int_equal(RUN(out, "confirm", "--root", dev, "app"), 0);
+	assert_int_equal(RUN(out, "update", "--root", dev, "app"), 0);
+	assert_int_equal(RUN(out, "rollback", "--root", dev, "app"), 0);
+	assert_int_equal(RUN(out, "device", "events", "--data", data), 0);
+	assert_non_null(strstr(out, "gw-7 rollback  me/app app 1.1.0 -> 1.0.0: "
+	    "rolled back by the operator"));
+	events = out;
 	/* The token never reaches the event log. */
 	assert_null(strstr(events, tok));
 }
@@ -280,6 +332,7 @@ main(void)
 		T(wrong_key),
 		T(no_release_and_server_down),
 		T(reports_to_server),
+		T(health_and_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -288,8 +288,8 @@ spawn_update(void)
 		fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(126);
-		execl(tl_ota_bin(), "ota", "update", "--root", dev, "app",
-		    (char *)NULL);
+		execl(tl_ota_bin(), "ota", "update", "--retry-rejected",
+		    "--root", dev, "app", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -451,7 +451,7 @@ teardown(void **state)
 
 struct tally {
 	unsigned long v1, v2, exited, early, finished, resumed_runs, torn,
-	    unfinished, stuck;
+	    unfinished, stuck, boot_switched;
 };
 
 static void
@@ -525,10 +525,34 @@ kill_update_at_random(void **state)
 			t.v1++;
 		else
 			t.v2++;
+		/*
+		 * The device boots: a release that was downloaded and
+		 * verified whole before the kill is switched to here, with
+		 * no request to the server.
+		 */
+		{
+			int rc = RUN(out, "started", "--max-starts", "1000",
+			    "--root", dev, "app");
+			const struct tree *booted;
+
+			booted = main_holds(why, sizeof(why));
+			if (rc != 0 || booted == NULL ||
+			    (booted != held && (held != &t1 ||
+			    strstr(out, "switched to") == NULL))) {
+				t.torn++;
+				print_message("round %llu: the start after the "
+				    "kill exited %d, main %s: %s\n",
+				    (unsigned long long)round, rc, booted ?
+				    booted->version : why, out);
+				bad = true;
+			} else if (booted != held)
+				t.boot_switched++;
+		}
 		/* The next run finishes the job. */
 		r_before = ranges_seen();
 		{
-			int rc = RUN(out, "update", "--root", dev, "app");
+			int rc = RUN(out, "update", "--retry-rejected",
+			    "--root", dev, "app");
 
 			held = main_holds(why, sizeof(why));
 			if (rc != 0 || held != &t2) {
@@ -562,11 +586,11 @@ kill_update_at_random(void **state)
 	printf("update_crash: %llu kills (%lu aimed at the first %d us, %lu "
 	    "had exited) in %.1f s (a whole update takes %.1f ms): main %s "
 	    "%lu, %s %lu; finished by the next run %lu/%llu; next runs that "
-	    "resumed with Range %lu (%lu 206 answers); %lu torn, %lu "
-	    "rollbacks failed\n", (unsigned long long)rounds, t.early,
+	    "resumed with Range %lu (%lu 206 answers); switched at the next "
+	    "start without the network %lu; %lu torn, %lu rollbacks failed\n", (unsigned long long)rounds, t.early,
 	    UC_EARLY_US, t.exited, tl_now() - t0, span * 1e3, V1, t.v1, V2,
 	    t.v2, t.finished, (unsigned long long)rounds, t.resumed_runs,
-	    ranges_seen() - ranges0, t.torn, t.stuck);
+	    ranges_seen() - ranges0, t.boot_switched, t.torn, t.stuck);
 	fflush(stdout);
 	assert_int_equal(t.torn, 0);
 	assert_int_equal(t.unfinished, 0);
@@ -585,11 +609,11 @@ kill_update_at_random(void **state)
 
 /*
  * `ota rollback` then `ota update`, with the same feed URL: the release
- * rolled back from is downloaded and installed again (its slot was
- * removed; nothing says it must be skipped). Fails today: the ETag of the
- * latest release's answer, saved when 2.0.0 was installed, survives the
- * rollback; the next check sends it, gets a 304 and reports "up to date
- * (installed 1.0.0, latest 1.0.0)".
+ * rolled back from is not installed again (the device says so), and
+ * --retry-rejected downloads and installs it once more (its slot was
+ * removed). The ETag of the latest release's answer, saved when 2.0.0
+ * was installed, must not survive the rollback, or the retry would get
+ * a 304 and say "up to date (installed 1.0.0, latest 1.0.0)".
  */
 static void
 rollback_then_update(void **state)
@@ -605,9 +629,14 @@ rollback_then_update(void **state)
 	if (!roll_back(why, sizeof(why)))
 		fail_msg("%s", why);
 	assert_int_equal(RUN(out, "update", "--root", dev, "app"), 0);
+	assert_non_null(strstr(out, "rolled back before"));
+	if (main_holds(why, sizeof(why)) != &t1)
+		fail_msg("a rejected version came back: %s: %s", why, out);
+	assert_int_equal(RUN(out, "update", "--retry-rejected", "--root", dev,
+	    "app"), 0);
 	held = main_holds(why, sizeof(why));
 	if (held != &t2)
-		fail_msg("after a rollback, the next update left main at %s: "
+		fail_msg("after a rollback, the retry left main at %s: "
 		    "%s", held ? held->version : why, out);
 }
 

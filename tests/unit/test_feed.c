@@ -185,6 +185,17 @@ listing_hostile(void **state)
 		"[5]",
 		"{\"message\":\"API rate limit exceeded\"}",
 		"<html></html>",
+		/* A NUL inside a path must not cut it short. */
+		"[" FILE_ENT("main/x\\u0000/../y", "y") "]",
+		/* Whole numbers only, exactly: no rounding to one. */
+		"[{\"type\":\"file\",\"name\":\"x\",\"path\":\"main/x\","
+		    "\"sha\":\"" SHA "\",\"size\":9007199254740993,"
+		    "\"download_url\":\"http://h/x\"}]",
+		/* Strict JSON: bytes after the array, a leading zero. */
+		"[" FILE_ENT("main/x.py", "x.py") "] x",
+		"[{\"type\":\"file\",\"name\":\"x\",\"path\":\"main/x\","
+		    "\"sha\":\"" SHA "\",\"size\":012,"
+		    "\"download_url\":\"http://h/x\"}]",
 	};
 	struct feed_entry e[4];
 	size_t i, n;
@@ -214,6 +225,15 @@ listing_cap(void **state)
 		    i, i);
 	(void)sprintf(text + len, "]");
 	assert_int_equal(listing(text, "main", e, 3, &n), OTA_E_TOO_LARGE);
+	assert_int_equal(n, 0);
+	/* One entry of more JSON values than a walk holds: refused, with
+	 * memory that does not grow with it. */
+	len = (size_t)sprintf(text, "[{\"type\":\"dir\",\"name\":\"d\","
+	    "\"path\":\"main/d\",\"x\":[");
+	for (i = 0; i < 300; i++)
+		len += (size_t)sprintf(text + len, "%s%zu", i ? "," : "", i);
+	(void)sprintf(text + len, "]}]");
+	assert_int_equal(listing(text, "main", e, 3, &n), OTA_E_PROTOCOL);
 	assert_int_equal(n, 0);
 	free(text);
 }

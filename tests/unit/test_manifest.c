@@ -22,7 +22,11 @@
 
 #include <cmocka.h>
 
+#include <ota/crypto.h>
+#include <ota/host.h>
+
 #include "common/buf.h"
+#include "common/json.h"
 #include "common/manifest.h"
 #include "common/sign.h"
 #include "testlib.h"
@@ -753,6 +757,424 @@ path_rules(void **state)
 	assert_false(manifest_path_valid(comp));
 }
 
+/* ---- the portable core: manifest_verify, raw keys, crypto ops ---- */
+
+/* libcrypto's ops, counted, and made to fail on demand. */
+struct fake {
+	const struct ota_crypto *real;
+	int hashes, verifies;
+	enum ota_status begin_st;	/* OTA_OK: pass through */
+	enum ota_status verify_st;	/* ditto, for the first verify_fails */
+	int verify_fails;
+};
+
+static enum ota_status
+fake_begin(void *ctx, enum ota_hash_alg alg, void **h)
+{
+	struct fake *f = ctx;
+
+	f->hashes++;
+	if (f->begin_st != OTA_OK) {
+		*h = NULL;
+		return f->begin_st;
+	}
+	return f->real->hash_begin(f->real->ctx, alg, h);
+}
+
+static enum ota_status
+fake_update(void *ctx, void *h, const void *p, size_t n)
+{
+	struct fake *f = ctx;
+
+	return f->real->hash_update(f->real->ctx, h, p, n);
+}
+
+static enum ota_status
+fake_end(void *ctx, void *h, unsigned char *out)
+{
+	struct fake *f = ctx;
+
+	return f->real->hash_end(f->real->ctx, h, out);
+}
+
+static void
+fake_abort(void *ctx, void *h)
+{
+	struct fake *f = ctx;
+
+	f->real->hash_abort(f->real->ctx, h);
+}
+
+static enum ota_status
+fake_verify(void *ctx, const unsigned char pub[OTA_ED25519_PUBLIC_LEN],
+    const void *msg, size_t n, const unsigned char sig[OTA_ED25519_SIG_LEN])
+{
+	struct fake *f = ctx;
+
+	if (f->verifies++ < f->verify_fails)
+		return f->verify_st;
+	return f->real->ed25519_verify(f->real->ctx, pub, msg, n, sig);
+}
+
+static void
+fake_init(struct fake *f, struct ota_crypto *c)
+{
+	memset(f, 0, sizeof(*f));
+	f->real = ota_crypto_libcrypto();
+	c->ctx = f;
+	c->hash_begin = fake_begin;
+	c->hash_update = fake_update;
+	c->hash_end = fake_end;
+	c->hash_abort = fake_abort;
+	c->ed25519_verify = fake_verify;
+}
+
+static void
+core_verify(void **state)
+{
+	unsigned char raw[3][OTA_ED25519_PUBLIC_LEN];
+	char idb[SIGN_KEYID_HEX + 1], err[256];
+	struct ota_crypto c;
+	struct manifest out;
+	struct fake f;
+	char *t;
+
+	(void)state;
+	sign_key_public_raw(A, raw[0]);
+	sign_key_public_raw(B, raw[1]);
+	sign_key_public_raw(C, raw[2]);
+	fake_init(&f, &c);
+	assert_int_equal(manifest_verify(ENVELOPE_A, strlen(ENVELOPE_A), &c,
+	    raw, 1, CREATED, &out, err, sizeof(err)), OTA_OK);
+	assert_fixture(&out);
+	manifest_release(&out);
+	/* One key id computed, one signature checked. */
+	assert_int_equal(f.hashes, 1);
+	assert_int_equal(f.verifies, 1);
+	/* Untrusted: no key id matches, so no signature is even checked. */
+	fake_init(&f, &c);
+	assert_int_equal(manifest_verify(ENVELOPE_A, strlen(ENVELOPE_A), &c,
+	    raw + 1, 2, CREATED, &out, err, sizeof(err)), OTA_E_SIGNATURE);
+	assert_string_equal(err, "bad signature: none by a trusted key "
+	    "verifies");
+	assert_null(out.repo);
+	assert_int_equal(f.hashes, 2);
+	assert_int_equal(f.verifies, 0);
+	assert_int_equal(manifest_verify(ENVELOPE_A, strlen(ENVELOPE_A), &c,
+	    NULL, 0, CREATED, &out, NULL, 0), OTA_E_SIGNATURE);
+	/* A's signature filed under B's key id: checked with B's key. */
+	sign_key_id(B, idb);
+	t = replace(ENVELOPE_A, KEYID_A, idb);
+	fake_init(&f, &c);
+	assert_int_equal(manifest_verify(t, strlen(t), &c, raw, 3, CREATED,
+	    &out, NULL, 0), OTA_E_SIGNATURE);
+	assert_int_equal(f.verifies, 1);
+	free(t);
+	/* Not canonical: refused before any crypto runs. */
+	t = replace(ENVELOPE_A, "\"signed\":{", "\"signed\": {");
+	fake_init(&f, &c);
+	assert_int_equal(manifest_verify(t, strlen(t), &c, raw, 3, CREATED,
+	    &out, err, sizeof(err)), OTA_E_INVALID);
+	assert_non_null(strstr(err, "not in canonical form"));
+	assert_int_equal(f.hashes + f.verifies, 0);
+	free(t);
+	/* A check that cannot run says so, and is not "bad signature". */
+	fake_init(&f, &c);
+	f.begin_st = OTA_E_NOMEM;
+	assert_int_equal(manifest_verify(ENVELOPE_A, strlen(ENVELOPE_A), &c,
+	    raw, 1, CREATED, &out, err, sizeof(err)), OTA_E_NOMEM);
+	assert_null(out.repo);
+	assert_non_null(strstr(err, "cannot check the signatures"));
+	fake_init(&f, &c);
+	f.verify_st = OTA_E_IO;
+	f.verify_fails = 1;
+	assert_int_equal(manifest_verify(ENVELOPE_A, strlen(ENVELOPE_A), &c,
+	    raw, 1, CREATED, &out, err, sizeof(err)), OTA_E_IO);
+	assert_null(out.repo);
+	/* ... unless another signature verifies. */
+	{
+		struct sign_key *const ab[] = { A, B };
+		struct manifest m;
+
+		fixture(&m);
+		t = sign_text(&m, ab, 2);
+		fake_init(&f, &c);
+		f.verify_st = OTA_E_IO;
+		f.verify_fails = 1;
+		assert_int_equal(manifest_verify(t, strlen(t), &c, raw, 2,
+		    CREATED, &out, NULL, 0), OTA_OK);
+		assert_int_equal(f.verifies, 2);
+		manifest_release(&out);
+		free(t);
+	}
+	/* Expired: the manifest is handed out all the same. */
+	assert_int_equal(manifest_verify(ENVELOPE_A, strlen(ENVELOPE_A),
+	    ota_crypto_libcrypto(), raw, 1, EXPIRES, &out, err, sizeof(err)),
+	    OTA_E_EXPIRED);
+	assert_fixture(&out);
+	manifest_release(&out);
+	assert_int_equal(manifest_verify(ENVELOPE_A, strlen(ENVELOPE_A), NULL,
+	    raw, 1, CREATED, &out, NULL, 0), OTA_E_INVALID);
+	assert_null(out.repo);
+}
+
+/*
+ * Signed by A and by C (whom the verifier does not trust): material that
+ * is not canonical is refused before the signature is looked at, so both
+ * are OTA_E_INVALID; canonical material signed by C is a bad signature.
+ */
+static void
+assert_canonical(const char *signed_text, bool canonical)
+{
+	char *t = envelope_for(signed_text, C);
+
+	assert_int_equal(verify(t, &A, 1, CREATED), canonical ?
+	    OTA_E_SIGNATURE : OTA_E_INVALID);
+	free(t);
+	if (!canonical) {
+		t = envelope_for(signed_text, A);
+		assert_int_equal(verify(t, &A, 1, CREATED), OTA_E_INVALID);
+		free(t);
+	}
+}
+
+static void
+nested_duplicates(void **state)
+{
+	static const char *const edits[][2] = {
+		/* in a file */
+		{ "\"size\":0}", "\"size\":0,\"size\":0}" },
+		{ "\"size\":0}", "\"size\":0,\"size\":1}" },
+		/* spelled apart, equal once unescaped */
+		{ "\"size\":0}", "\"size\":0,\"\\u0073ize\":0}" },
+		/* in an object the schema does not know */
+		{ "\"files\":", "\"f\":{\"a\":1,\"a\":1},\"files\":" },
+		{ "\"files\":",
+		    "\"f\":[{\"a\":{\"b\":1,\"b\":1}}],\"files\":" },
+	};
+	char err[256], *t;
+	struct manifest out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		char *s = replace(CANONICAL, edits[i][0], edits[i][1]);
+
+		print_message("%s\n", edits[i][1]);
+		assert_canonical(s, false);
+		free(s);
+	}
+	/* The same object without its duplicate is fine material. */
+	t = replace(CANONICAL, "\"files\":", "\"f\":[{\"a\":{\"b\":1}}],"
+	    "\"files\":");
+	assert_canonical(t, true);
+	free(t);
+	/* In a signature entry: the envelope's own shape. */
+	t = replace(ENVELOPE_A, "\"sig\":", "\"keyid\":\"" KEYID_A "\","
+	    "\"sig\":");
+	assert_int_equal(manifest_parse_verify_err(t, strlen(t), &A, 1,
+	    CREATED, &out, err, sizeof(err)), OTA_E_INVALID);
+	assert_string_equal(err, "signature: field 'keyid' appears twice");
+	free(t);
+}
+
+/* Keys sort by their bytes once unescaped, not by their escapes. */
+static void
+key_order_by_value(void **state)
+{
+	char err[256], *s, *t;
+	struct manifest out;
+
+	(void)state;
+	/* '\\' (0x5c) is above 'A' (0x41), but "\n" (0x0a) is below. */
+	s = replace(CANONICAL, "{\"_type\"", "{\"A\":1,\"\\n\":1,\"_type\"");
+	assert_canonical(s, false);
+	free(s);
+	s = replace(CANONICAL, "{\"_type\"", "{\"\\n\":1,\"A\":1,\"_type\"");
+	assert_canonical(s, true);
+	t = envelope_for(s, A);
+	assert_int_equal(manifest_parse_verify_err(t, strlen(t), &A, 1,
+	    CREATED, &out, err, sizeof(err)), OTA_E_INVALID);
+	assert_string_equal(err, "signed: unknown field '?'");
+	free(t);
+	free(s);
+	/* Non-ASCII keys: raw UTF-8, after every ASCII key. */
+	s = replace(CANONICAL, ",\"version\":\"1.2.0\"}",
+	    ",\"version\":\"1.2.0\",\"\xc3\xa9\":1}");
+	assert_canonical(s, true);
+	free(s);
+	s = replace(CANONICAL, "{\"_type\"", "{\"\xc3\xa9\":1,\"_type\"");
+	assert_canonical(s, false);
+	free(s);
+}
+
+/*
+ * Every string is re-canonicalised: one spelling per value. The canonical
+ * ones get as far as the signature (and verify, when the value is a valid
+ * path); every other spelling of the same value is refused first.
+ */
+static void
+escapes_recanonicalised(void **state)
+{
+	static const char *const other[] = {
+		"ut\\u0022il",		/* '"' is \" */
+		"ut\\u005cil",		/* '\\' is \\\\ */
+		"ut\\u0008il",		/* \b */
+		"ut\\u0009il",		/* \t */
+		"ut\\u000Ail",		/* upper-case hex, and \n */
+		"ut\\u001Bil",		/* upper-case hex */
+		"ut\\u007fil",		/* DEL is written raw */
+		"ut\\u0020il",		/* so is a space */
+		"ut\\u00e9il",		/* and all of UTF-8 */
+		"ut\\ud83d\\ude00il",	/* a surrogate pair too */
+		"ut\\/il",
+	};
+	static const char *const ours[] = {
+		"ut\\\"il", "ut\\\\il", "ut\\bil", "ut\\u001bil", "ut\x7fil",
+		"ut il", "ut\xc3\xa9il", "ut\xf0\x9f\x98\x80il",
+	};
+	struct manifest out;
+	size_t i;
+	char *s, *t;
+
+	(void)state;
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		s = replace(CANONICAL, "util", other[i]);
+		print_message("%s\n", other[i]);
+		assert_canonical(s, false);
+		free(s);
+	}
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+		s = replace(CANONICAL, "util", ours[i]);
+		print_message("%s\n", ours[i]);
+		assert_canonical(s, true);
+		free(s);
+	}
+	/* A quote in a path is allowed, and comes back as it was signed. */
+	s = replace(CANONICAL, "util", "ut\\\"il");
+	t = envelope_for(s, A);
+	assert_int_equal(manifest_parse_verify(t, strlen(t), &A, 1, CREATED,
+	    &out), OTA_OK);
+	assert_string_equal(out.files[1].path, "main/lib/ut\"il.py");
+	manifest_release(&out);
+	free(t);
+	free(s);
+	/* An escaped NUL is canonical, and refused by the schema. */
+	{
+		char err[256];
+
+		s = replace(CANONICAL, "util", "ut\\u0000il");
+		t = envelope_for(s, A);
+		assert_int_equal(manifest_parse_verify_err(t, strlen(t), &A, 1,
+		    CREATED, &out, err, sizeof(err)), OTA_E_INVALID);
+		assert_string_equal(err, "files[1]: 'path' holds a NUL "
+		    "character");
+		free(t);
+		free(s);
+	}
+}
+
+/*
+ * The largest envelope there can be (MANIFEST_MAX_SIGNATURES signatures,
+ * MANIFEST_MAX_FILES files) needs exactly MANIFEST_MAX_TOKENS tokens and
+ * verifies; a text that needs more is refused unread.
+ */
+static void
+largest_envelope(void **state)
+{
+	static char paths[MANIFEST_MAX_FILES][8];
+	struct sign_key *keys[MANIFEST_MAX_SIGNATURES];
+	unsigned char seed[SIGN_SEED_LEN];
+	struct manifest m, out;
+	struct json j;
+	struct buf b;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	fixture(&m);
+	m.files = calloc(MANIFEST_MAX_FILES, sizeof(*m.files));
+	assert_non_null(m.files);
+	for (i = 0; i < MANIFEST_MAX_FILES; i++) {
+		(void)snprintf(paths[i], sizeof(paths[i]), "f/%05zu", i);
+		m.files[i].path = paths[i];
+		memcpy(m.files[i].sha256, H_EMPTY, sizeof(H_EMPTY));
+	}
+	m.nfiles = MANIFEST_MAX_FILES;
+	for (i = 0; i < MANIFEST_MAX_SIGNATURES; i++) {
+		memcpy(seed, seeds[0], sizeof(seed));
+		seed[0] = (unsigned char)i;
+		assert_int_equal(sign_key_from_seed(&keys[i], seed), OTA_OK);
+	}
+	buf_init(&b, MANIFEST_MAX_BYTES);
+	assert_int_equal(manifest_sign(&m, keys, MANIFEST_MAX_SIGNATURES, &b),
+	    OTA_OK);
+	assert_int_equal(json_parse(&j, b.data, b.len, NULL, 0, 0, NULL),
+	    OTA_OK);
+	assert_int_equal(j.ntok, MANIFEST_MAX_TOKENS);
+	assert_int_equal(manifest_parse_verify(b.data, b.len,
+	    &keys[MANIFEST_MAX_SIGNATURES - 1], 1, CREATED, &out), OTA_OK);
+	assert_int_equal(out.nfiles, MANIFEST_MAX_FILES);
+	assert_string_equal(out.files[MANIFEST_MAX_FILES - 1].path, "f/09999");
+	manifest_release(&out);
+	buf_release(&b);
+	for (i = 0; i < MANIFEST_MAX_SIGNATURES; i++)
+		sign_key_free(keys[i]);
+	free(m.files);
+	/* One value more than that: refused before it is tokenised. */
+	buf_init(&b, MANIFEST_MAX_BYTES);
+	assert_int_equal(buf_adds(&b, "{\"signatures\":[],\"signed\":{\"x\":["),
+	    OTA_OK);
+	for (i = 0; i < MANIFEST_MAX_TOKENS - 6; i++)
+		assert_int_equal(buf_adds(&b, i ? ",0" : "0"), OTA_OK);
+	assert_int_equal(buf_adds(&b, "]}}"), OTA_OK);
+	assert_int_equal(json_parse(&j, b.data, b.len, NULL, 0, 0, NULL),
+	    OTA_OK);
+	assert_int_equal(j.ntok, MANIFEST_MAX_TOKENS + 1);
+	assert_int_equal(manifest_parse_unverified(b.data, b.len, &out, err,
+	    sizeof(err)), OTA_E_INVALID);
+	print_message("%s\n", err);
+	assert_non_null(strstr(err, "JSON values"));
+	buf_release(&b);
+}
+
+static void
+time_strings(void **state)
+{
+	static const struct {
+		int64_t t;
+		const char *s;
+	} times[] = {
+		{ 0, "1970-01-01T00:00:00Z" },
+		{ -1, "1969-12-31T23:59:59Z" },
+		{ 951782400, "2000-02-29T00:00:00Z" },	/* 400: a leap year */
+		{ 951868800, "2000-03-01T00:00:00Z" },
+		{ 1709210096, "2024-02-29T12:34:56Z" },
+		{ -2203891201, "1900-02-28T23:59:59Z" },	/* 100: not */
+		{ -2203891200, "1900-03-01T00:00:00Z" },
+		{ 4107542399, "2100-02-28T23:59:59Z" },
+		{ 4107542400, "2100-03-01T00:00:00Z" },
+		{ -11670998400, "1600-02-29T00:00:00Z" },
+		{ 2147483648, "2038-01-19T03:14:08Z" },	/* past int32 */
+		{ 253402300799, "9999-12-31T23:59:59Z" },
+		{ 253402300800, "10000-01-01T00:00:00Z" },
+		{ -62135596800, "0001-01-01T00:00:00Z" },
+		{ -62167219200, "0000-01-01T00:00:00Z" },
+		{ -62167219201, "-0001-12-31T23:59:59Z" },
+		{ MANIFEST_MAX_INT, "285428751-11-12T07:36:31Z" },
+		{ INT64_MAX, "292277026596-12-04T15:30:07Z" },
+		{ INT64_MIN, "-292277022657-01-27T08:29:52Z" },
+	};
+	char when[MANIFEST_TIME_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		manifest_time_str(times[i].t, when);
+		assert_string_equal(when, times[i].s);
+	}
+}
+
 /* ---- a release on disk ---- */
 
 static void
@@ -1043,6 +1465,12 @@ main(void)
 		cmocka_unit_test(envelope_rejects),
 		cmocka_unit_test(sign_rejects),
 		cmocka_unit_test(path_rules),
+		cmocka_unit_test(core_verify),
+		cmocka_unit_test(nested_duplicates),
+		cmocka_unit_test(key_order_by_value),
+		cmocka_unit_test(escapes_recanonicalised),
+		cmocka_unit_test(largest_envelope),
+		cmocka_unit_test(time_strings),
 		T(check_dir_good_and_bad),
 		T(check_dir_extra),
 		T(check_dir_symlinks),

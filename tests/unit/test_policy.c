@@ -16,23 +16,23 @@ decide_table(void **state)
 {
 	static const struct {
 		const char *have, *want;
-		enum policy_downgrade dg;
+		enum ota_downgrade dg;
 		enum policy_verdict v;
 	} t[] = {
-		{ "1.0.1", "1.0.2", POLICY_NO_DOWNGRADE, POLICY_UPDATE },
-		{ "1.0.2", "1.0.2", POLICY_NO_DOWNGRADE, POLICY_CURRENT },
-		{ "1.0.9", "1.0.10", POLICY_NO_DOWNGRADE, POLICY_UPDATE },
-		{ "v1.0.1", "1.0.2", POLICY_NO_DOWNGRADE, POLICY_UPDATE },
-		{ "1.0.1", "v1.0.2", POLICY_NO_DOWNGRADE, POLICY_UPDATE },
-		{ "v1.0.2", "1.0.2", POLICY_NO_DOWNGRADE, POLICY_CURRENT },
-		{ "1.0.2+b1", "1.0.2+b2", POLICY_NO_DOWNGRADE, POLICY_CURRENT },
-		{ "1.0.2", "1.0.1", POLICY_NO_DOWNGRADE, POLICY_KEEP_NEWER },
-		{ "1.0.2", "1.0.1", POLICY_ALLOW_DOWNGRADE, POLICY_DOWNGRADE },
-		{ "1.1.0-rc.1", "1.1.0", POLICY_NO_DOWNGRADE, POLICY_UPDATE },
-		{ "1.1.0", "1.1.0-rc.1", POLICY_NO_DOWNGRADE,
+		{ "1.0.1", "1.0.2", OTA_NO_DOWNGRADE, POLICY_UPDATE },
+		{ "1.0.2", "1.0.2", OTA_NO_DOWNGRADE, POLICY_CURRENT },
+		{ "1.0.9", "1.0.10", OTA_NO_DOWNGRADE, POLICY_UPDATE },
+		{ "v1.0.1", "1.0.2", OTA_NO_DOWNGRADE, POLICY_UPDATE },
+		{ "1.0.1", "v1.0.2", OTA_NO_DOWNGRADE, POLICY_UPDATE },
+		{ "v1.0.2", "1.0.2", OTA_NO_DOWNGRADE, POLICY_CURRENT },
+		{ "1.0.2+b1", "1.0.2+b2", OTA_NO_DOWNGRADE, POLICY_CURRENT },
+		{ "1.0.2", "1.0.1", OTA_NO_DOWNGRADE, POLICY_KEEP_NEWER },
+		{ "1.0.2", "1.0.1", OTA_ALLOW_DOWNGRADE, POLICY_DOWNGRADE },
+		{ "1.1.0-rc.1", "1.1.0", OTA_NO_DOWNGRADE, POLICY_UPDATE },
+		{ "1.1.0", "1.1.0-rc.1", OTA_NO_DOWNGRADE,
 		    POLICY_KEEP_NEWER },
-		{ NULL, "1.0.0", POLICY_NO_DOWNGRADE, POLICY_UPDATE },
-		{ "", "0.0.1", POLICY_NO_DOWNGRADE, POLICY_UPDATE },
+		{ NULL, "1.0.0", OTA_NO_DOWNGRADE, POLICY_UPDATE },
+		{ "", "0.0.1", OTA_NO_DOWNGRADE, POLICY_UPDATE },
 	};
 	enum policy_verdict v;
 	size_t i;
@@ -46,11 +46,11 @@ decide_table(void **state)
 		assert_int_equal(v, t[i].v);
 		assert_non_null(policy_verdict_str(v));
 	}
-	assert_int_equal(policy_decide("1.0.0", "latest", POLICY_NO_DOWNGRADE,
+	assert_int_equal(policy_decide("1.0.0", "latest", OTA_NO_DOWNGRADE,
 	    &v), OTA_E_INVALID);
 	assert_int_equal(policy_decide("1.0.0\n", "1.0.1",
-	    POLICY_NO_DOWNGRADE, &v), OTA_E_INVALID);
-	assert_int_equal(policy_decide("1.0.0", NULL, POLICY_NO_DOWNGRADE,
+	    OTA_NO_DOWNGRADE, &v), OTA_E_INVALID);
+	assert_int_equal(policy_decide("1.0.0", NULL, OTA_NO_DOWNGRADE,
 	    &v), OTA_E_INVALID);
 }
 

@@ -224,7 +224,7 @@ open_adopted(bool exchange)
 }
 
 static void
-slot_dir(const struct storage_state *s, bool previous, char *out,
+slot_dir(const struct ota_state *s, bool previous, char *out,
     size_t sz)
 {
 	snprintf(out, sz, "%s/.ota/slots/%s", mod, previous ?
@@ -234,7 +234,7 @@ slot_dir(const struct storage_state *s, bool previous, char *out,
 static void
 adopt_real_main(void **state)
 {
-	struct storage_state s;
+	struct ota_state s;
 	struct storage *st;
 	char link[64];
 	ssize_t n;
@@ -266,7 +266,7 @@ adopt_real_main(void **state)
 static void
 commit_confirm_rollback(void **state)
 {
-	struct storage_state s;
+	struct ota_state s;
 	struct storage *st = open_adopted(true);
 	char prev[PATH_MAX + 64], cur[PATH_MAX + 64], err[256];
 
@@ -316,7 +316,7 @@ commit_confirm_rollback(void **state)
 static void
 two_commits(void **state)
 {
-	struct storage_state s;
+	struct ota_state s;
 	struct storage *st = open_adopted(true);
 	char p[PATH_MAX + 64], first[PATH_MAX + 64];
 
@@ -344,7 +344,7 @@ two_commits(void **state)
 static void
 fresh_device(void **state)
 {
-	struct storage_state s;
+	struct ota_state s;
 	struct storage *st = NULL;
 	char err[256];
 	unsigned did;
@@ -425,7 +425,7 @@ static void
 resume_part(void **state)
 {
 	struct storage *st = open_adopted(true);
-	enum storage_file fs;
+	enum ota_file_state fs;
 	uint64_t have, size;
 	char err[256];
 	int fd;
@@ -438,7 +438,7 @@ resume_part(void **state)
 	    OTA_OK);
 	assert_int_equal(storage_stage_query(st, "lib/a.py", &fs, &size),
 	    OTA_OK);
-	assert_int_equal(fs, STORAGE_FILE_ABSENT);
+	assert_int_equal(fs, OTA_FILE_ABSENT);
 	assert_int_equal(storage_stage_file(st, "lib/a.py", &fd, &have),
 	    OTA_OK);
 	assert_int_equal(write(fd, "0123456789", 10), 10);
@@ -452,7 +452,7 @@ resume_part(void **state)
 	    OTA_OK);
 	assert_int_equal(storage_stage_query(st, "lib/a.py", &fs, &size),
 	    OTA_OK);
-	assert_int_equal(fs, STORAGE_FILE_PARTIAL);
+	assert_int_equal(fs, OTA_FILE_PARTIAL);
 	assert_int_equal(size, 10);
 	assert_int_equal(storage_stage_file(st, "lib/a.py", &fd, &have),
 	    OTA_OK);
@@ -465,7 +465,7 @@ resume_part(void **state)
 	assert_int_equal(storage_stage_done(st, "lib/a.py"), OTA_OK);
 	assert_int_equal(storage_stage_query(st, "lib/a.py", &fs, &size),
 	    OTA_OK);
-	assert_int_equal(fs, STORAGE_FILE_DONE);
+	assert_int_equal(fs, OTA_FILE_DONE);
 	assert_int_equal(size, 13);
 	assert_int_equal(storage_stage_file(st, "lib/a.py", &fd, &have),
 	    OTA_E_EXISTS);
@@ -476,7 +476,7 @@ resume_part(void **state)
 	assert_int_equal(storage_stage_discard(st, "lib/a.py"), OTA_OK);
 	assert_int_equal(storage_stage_query(st, "lib/a.py", &fs, &size),
 	    OTA_OK);
-	assert_int_equal(fs, STORAGE_FILE_ABSENT);
+	assert_int_equal(fs, OTA_FILE_ABSENT);
 	assert_int_equal(storage_stage_discard(st, "no/such.py"), OTA_OK);
 	/* Nothing staged: an empty release is refused (case 29). */
 	assert_int_equal(storage_commit(st, "2.0.0", 0, err, sizeof(err)),
@@ -493,7 +493,7 @@ hostile_paths(void **state)
 	    "lib/y.part/z", "a\x7f", ".." };
 	struct storage *st = open_adopted(true);
 	char p[2100], err[256], link[PATH_MAX + 64];
-	enum storage_file fs;
+	enum ota_file_state fs;
 	uint64_t have;
 	size_t i;
 	int fd;
@@ -559,7 +559,7 @@ corrupt_state(void **state)
 		"ota-storage 1\ncurrent_slot=s2",	/* cut short */
 		"ota-storage 1\npending=commit\npending_slot=s9\n",
 	};
-	struct storage_state s;
+	struct ota_state s;
 	struct storage *st = open_adopted(true);
 	static char big[STORAGE_MAX_STATE + 100];
 	char err[256];
@@ -615,7 +615,7 @@ corrupt_state(void **state)
 static void
 trial_verdicts(void **state)
 {
-	struct storage_state s;
+	struct ota_state s;
 	struct storage *st = open_adopted(true);
 	char err[256];
 	bool roll;
@@ -699,7 +699,7 @@ recover_leftovers(void **state)
 static void
 caller_fields(void **state)
 {
-	struct storage_state s;
+	struct ota_state s;
 	struct storage *st = open_adopted(true);
 	char err[256];
 

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <ota/host.h>
+
 #include "client/verify.h"
 
 /* "hello": git hash-object and sha256sum. */
@@ -28,7 +30,7 @@ run(const char *bytes, size_t n, size_t chunk, uint64_t size,
 	enum ota_status st;
 	size_t off;
 
-	if ((st = verify_begin(&v, size, git, s256)) != OTA_OK)
+	if ((st = verify_begin(&v, ota_crypto_libcrypto(), size, git, s256)) != OTA_OK)
 		return st;
 	for (off = 0; off < n; off += chunk) {
 		size_t k = n - off < chunk ? n - off : chunk;

@@ -1,14 +1,14 @@
 /*
  * transport: the updater's one way to fetch a URL, as a small ops struct,
  * so that the core (feed, staging, apply) can be built and tested without
- * libcurl or sockets. transport_curl.c is the production implementation
- * and the only file that includes <curl/curl.h>; tests may supply fakes.
+ * libcurl or sockets. ota_transport_curl_new (ota/host.h) is the
+ * production implementation; a device brings its own; tests supply fakes.
  *
  * The contract closes the reference updater's HTTP holes
  * (micropython-ota-updater.md §4 D1, D2, D7, D8, D9, D15, D18, D22; §8
  * items 4 and 6), whatever the implementation:
  *  - body bytes reach the body callback only when the final status is 2xx;
- *    any other body is read up to TRANSPORT_MAX_ERROR_BODY and dropped;
+ *    any other body is read up to OTA_TRANSPORT_MAX_ERROR_BODY and dropped;
  *  - a body shorter than its Content-Length is OTA_E_PROTOCOL, never data;
  *  - chunked bodies are decoded, header names compared case-insensitively;
  *  - redirects are followed up to max_redirects, to http(s) only, never
@@ -31,25 +31,29 @@
 
 #include <ota/status.h>
 
-#define TRANSPORT_MAX_CHUNK (16 * 1024)	/* largest n passed to a body_fn */
-#define TRANSPORT_MAX_ERROR_BODY 4096	/* read of a non-2xx body */
-#define TRANSPORT_MAX_TOKEN 512
-#define TRANSPORT_MAX_URL 1024
-#define TRANSPORT_MAX_REDIRECTS 20	/* upper bound on req.max_redirects */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTA_TRANSPORT_MAX_CHUNK (16 * 1024)	/* largest n passed to a body_fn */
+#define OTA_TRANSPORT_MAX_ERROR_BODY 4096	/* read of a non-2xx body */
+#define OTA_TRANSPORT_MAX_TOKEN 512
+#define OTA_TRANSPORT_MAX_URL 1024
+#define OTA_TRANSPORT_MAX_REDIRECTS 20	/* upper bound on req.max_redirects */
 
 /*
- * Receives p[n] (1 <= n <= TRANSPORT_MAX_CHUNK) of the final 2xx body; off
+ * Receives p[n] (1 <= n <= OTA_TRANSPORT_MAX_CHUNK) of the final 2xx body; off
  * is the offset of p[0] in the whole resource. The first call of a resumed
  * request says what the server did: off == req.resume_from for a 206 that
  * continues, off == 0 for a 200 that restarts from the beginning (truncate
  * what you had). Any status other than OTA_OK aborts the transfer, and
  * get() returns that status.
  */
-typedef enum ota_status (*transport_body_fn)(void *ctx, uint64_t off,
+typedef enum ota_status (*ota_body_fn)(void *ctx, uint64_t off,
     const void *p, size_t n);
 
 /* One GET. Every pointer is borrowed for the call; NULL means "none". */
-struct transport_req {
+struct ota_request {
 	const char *url;		/* http:// or https:// only */
 	const char *token;		/* sent as "Authorization: token X" */
 	const char *token_host;		/* the one host[:port] for the token */
@@ -71,20 +75,20 @@ struct transport_req {
  * What the final response said. token_host without a port stands for the
  * default port of each hop's scheme; hosts compare case-insensitively.
  */
-struct transport_resp {
+struct ota_response {
 	int status;			/* final HTTP status; 0 if none */
 	uint64_t content_length;	/* last reply; UINT64_MAX: not sent */
 	bool partial;			/* 206 continuing at resume_from */
 	char etag[128];			/* "" if none (or too long) */
 	char content_type[128];		/* "" if none (or too long) */
-	char final_url[TRANSPORT_MAX_URL];	/* the last hop's URL */
+	char final_url[OTA_TRANSPORT_MAX_URL];	/* the last hop's URL */
 	int64_t ratelimit_remaining;	/* X-RateLimit-Remaining; -1: none */
 	int64_t ratelimit_reset;	/* X-RateLimit-Reset, unix s; 0: none */
 	int64_t retry_after;		/* Retry-After, seconds; -1: none */
 	unsigned redirects;		/* hops followed */
 };
 
-struct transport {
+struct ota_transport {
 	void *ctx;
 	/*
 	 * Fetches req->url. OTA_OK when a final response arrived complete,
@@ -105,23 +109,15 @@ struct transport {
 	 * err[errsz] (may be NULL) gets one line, also on OTA_OK with a non-2xx
 	 * status (then the start of the server's body, control bytes shown as
 	 * '?'). resp is filled as far as known, also on failure.
-	 * Thread-compatible: one struct transport per thread.
+	 * Thread-compatible: one struct ota_transport per thread.
 	 */
-	enum ota_status (*get)(void *ctx, const struct transport_req *req,
-	    transport_body_fn body, void *body_ctx,
-	    struct transport_resp *resp, char *err, size_t errsz);
+	enum ota_status (*get)(void *ctx, const struct ota_request *req,
+	    ota_body_fn body, void *body_ctx,
+	    struct ota_response *resp, char *err, size_t errsz);
 	void (*free)(void *ctx);
 };
 
-/*
- * A libcurl transport in *t (the caller's; transport_free). Initialises
- * libcurl's globals once per process, thread-safely. OTA_E_NOMEM or
- * OTA_E_UNSUPPORTED (libcurl older than 7.88, or its init failed).
- */
-__attribute__((warn_unused_result))
-enum ota_status transport_curl_new(struct transport **t);
-
-/* Calls t->free(t->ctx) and frees t. Accepts NULL. */
-void transport_free(struct transport *t);
-
+#ifdef __cplusplus
+}
+#endif
 #endif
