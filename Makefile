@@ -1,7 +1,7 @@
 # Thin wrapper over the CMake presets: every target delegates.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps check check-dev check-asan asan release fuzz bench run clean
+.PHONY: all deps check check-dev check-asan asan release fuzz bench run clean crash-long
 
 all:
 	@test -f build/CMakeCache.txt || cmake --preset dev >/dev/null
@@ -37,6 +37,14 @@ fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build build-fuzz -j$(JOBS)
 	./fuzz/run.sh build-fuzz $(or $(SECONDS),60)
+
+# The crash tests at length: SIGKILL at thousands of points (make check
+# runs 200 of each). OTA_CRASH_ROUNDS=N to change, OTA_CRASH_SEED to replay.
+CRASH_ROUNDS ?= 2000
+crash-long: all
+	cd build && OTA_CRASH_ROUNDS=$(CRASH_ROUNDS) ctest --output-on-failure \
+		-V -R 'integration_(apply|update|publish)_crash' --timeout 0 | \
+		grep -E 'crash:|tests passed|Failed'
 
 bench: all
 	./bench/bench.sh

@@ -167,9 +167,7 @@ feed_config_parse(const char *text, size_t len, struct feed_config *out,
 	key = member_str(&j, ota, "device_id", out->device_id,
 	    sizeof(out->device_id));
 	if (key != OTA_E_NOTFOUND && (key != OTA_OK ||
-	    strspn(out->device_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-	    "opqrstuvwxyz0123456789._:-") != strlen(out->device_id) ||
-	    out->device_id[0] == '\0')) {
+	    !str_device_id_valid(out->device_id))) {
 		st = str_fail(err, errsz, OTA_E_INVALID, "ota.device_id must "
 		    "be 1-64 of A-Z a-z 0-9 . _ : -");
 		goto out;

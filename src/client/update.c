@@ -600,6 +600,21 @@ install(struct run *r, const struct feed_release *rel,
 	return commit_ready(r);
 }
 
+/* Opens r's module in the storage and reads its record. */
+static enum ota_status
+module_open(struct run *r)
+{
+	enum ota_status st;
+
+	if ((st = r->u->s->open(r->u->s->ctx, r->module, &r->mod, r->err,
+	    r->errsz)) != OTA_OK) {
+		r->mod = NULL;
+		return st;
+	}
+	r->u->s->state_get(r->mod, &r->state);
+	return OTA_OK;
+}
+
 /* Opens the module for r and reads its record and its config. */
 static enum ota_status
 run_open(struct run *r)
@@ -609,13 +624,7 @@ run_open(struct run *r)
 	/* The config first: a mistyped module name creates nothing. */
 	if ((st = read_config(r)) != OTA_OK)
 		return st;
-	if ((st = r->u->s->open(r->u->s->ctx, r->module, &r->mod, r->err,
-	    r->errsz)) != OTA_OK) {
-		r->mod = NULL;
-		return st;
-	}
-	r->u->s->state_get(r->mod, &r->state);
-	return OTA_OK;
+	return module_open(r);
 }
 
 static void
@@ -857,9 +866,8 @@ ota_confirm(struct ota_updater *u, const char *module, char *err,
 	enum ota_status st;
 
 	run_init(&r, u, module, 0, err, errsz);
-	if ((st = u->s->open(u->s->ctx, module, &r.mod, err, errsz)) != OTA_OK)
-		r.mod = NULL;
-	else if ((st = u->s->confirm(r.mod)) != OTA_OK)
+	if ((st = module_open(&r)) == OTA_OK &&
+	    (st = u->s->confirm(r.mod)) != OTA_OK)
 		st = str_fail(err, errsz, st, "cannot confirm %s", module);
 	run_close(&r);
 	return st;
@@ -899,12 +907,8 @@ ota_rollback(struct ota_updater *u, const char *module, char *err,
 	enum ota_status st;
 
 	run_init(&r, u, module, 0, err, errsz);
-	if ((st = u->s->open(u->s->ctx, module, &r.mod, err, errsz)) != OTA_OK)
-		r.mod = NULL;
-	else {
-		u->s->state_get(r.mod, &r.state);
+	if ((st = module_open(&r)) == OTA_OK)
 		st = roll_back(&r, "rolled back by the operator");
-	}
 	run_close(&r);
 	return st;
 }
@@ -921,7 +925,6 @@ boot_commit(struct run *r)
 	const struct ota_storage *so = r->u->s;
 	struct ota_state *s = &r->state;
 
-	so->state_get(r->mod, s);
 	if (s->ready[0] == '\0')
 		return OTA_OK;
 	if (s->trial || strcmp(s->ready, s->staged) != 0 ||
@@ -943,9 +946,8 @@ ota_started(struct ota_updater *u, const char *module, unsigned max_starts,
 
 	*rolled_back = false;
 	run_init(&r, u, module, now, err, errsz);
-	if ((st = u->s->open(u->s->ctx, module, &r.mod, err, errsz)) != OTA_OK)
-		r.mod = NULL;
-	else if ((st = boot_commit(&r)) == OTA_OK &&
+	if ((st = module_open(&r)) == OTA_OK &&
+	    (st = boot_commit(&r)) == OTA_OK &&
 	    (st = u->s->trial_start(r.mod, max_starts, now, &must)) ==
 	    OTA_OK && must) {
 		u->s->state_get(r.mod, &r.state);
@@ -961,13 +963,14 @@ enum ota_status
 ota_state_get(struct ota_updater *u, const char *module,
     struct ota_state *out, char *err, size_t errsz)
 {
+	struct run r;
 	enum ota_status st;
-	void *m;
 
-	memset(out, 0, sizeof(*out));
-	if ((st = u->s->open(u->s->ctx, module, &m, err, errsz)) != OTA_OK)
-		return st;
-	u->s->state_get(m, out);
-	u->s->close(u->s->ctx, m);
-	return OTA_OK;
+	run_init(&r, u, module, 0, err, errsz);
+	if ((st = module_open(&r)) == OTA_OK)
+		*out = r.state;
+	else
+		memset(out, 0, sizeof(*out));
+	run_close(&r);
+	return st;
 }

@@ -22,6 +22,16 @@ str_copy(char *dst, size_t size, const char *src)
 	return OTA_OK;
 }
 
+bool
+str_device_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n > 0 && n <= STR_DEVICE_ID_MAX &&
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._:-") == n;
+}
+
 const char *
 str_u64(uint64_t v, char out[STR_U64_MAX])
 {

@@ -16,6 +16,15 @@
 __attribute__((warn_unused_result))
 enum ota_status str_copy(char *dst, size_t size, const char *src);
 
+#define STR_DEVICE_ID_MAX 64
+
+/*
+ * A device's name, as a device reports it and the server files it:
+ * 1 to STR_DEVICE_ID_MAX of A-Z a-z 0-9 . _ : - (a MAC, a serial, a host
+ * name), so it is safe in a URL path, a log line and a file name.
+ */
+bool str_device_id_valid(const char *id);
+
 #define STR_U64_MAX 21		/* 18446744073709551615 and NUL */
 
 /*

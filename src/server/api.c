@@ -88,7 +88,7 @@ match(struct route_upload *u, const char *method, const char *path)
 	    segment(path, 3, u->device, sizeof(u->device)) &&
 	    segment(path, 4, verb, sizeof(verb)) &&
 	    strcmp(verb, "events") == 0) {
-		if (!store_device_id_valid(u->device))
+		if (!str_device_id_valid(u->device))
 			return 404;
 		u->op = API_EVENT;
 		return strcmp(method, "POST") == 0 ? 0 : 405;

@@ -483,20 +483,10 @@ store_device_list(struct store *s, struct store_device **out, size_t *n)
 
 /* ---- device events ---- */
 
-bool
-store_device_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-
-	return n > 0 && n <= STORE_MAX_DEVICE_ID &&
-	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._:-") == n;
-}
-
 enum ota_status
 store_event_add(struct store *s, struct store_event *e)
 {
-	if (!store_device_id_valid(e->device))
+	if (!str_device_id_valid(e->device))
 		return OTA_E_INVALID;
 	e->at = (int64_t)time(NULL);
 	return s->be->event_insert(s->db, e, STORE_MAX_EVENTS);

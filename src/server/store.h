@@ -27,6 +27,7 @@
 #include <ota/status.h>
 
 #include "common/semver.h"
+#include "common/str.h"
 #include "server/blobstore.h"
 
 #define STORE_DB_NAME "ota.db"
@@ -100,7 +101,7 @@ struct store_device {
 };
 
 /* What a device reported (POST /api/v1/devices/{id}/events). */
-#define STORE_MAX_DEVICE_ID 64
+#define STORE_MAX_DEVICE_ID STR_DEVICE_ID_MAX
 #define STORE_MAX_EVENT_KIND 32
 #define STORE_MAX_REASON 1024
 #define STORE_MAX_EVENTS 1000		/* kept per device, newest */
@@ -266,8 +267,6 @@ enum ota_status store_device_list(struct store *s, struct store_device **out,
 
 /* ---- device events ---- */
 
-/* A device id: 1-64 of [A-Za-z0-9._:-] (a MAC, a serial, a hostname). */
-bool store_device_id_valid(const char *id);
 /*
  * Records e (its id and at are set here); only the newest
  * STORE_MAX_EVENTS of a device are kept.

@@ -782,3 +782,17 @@ tl_tree_is(const char *dir, const char *name, const struct tl_file *f,
 	}
 	return true;
 }
+
+void
+tl_unhex(const char *hex, unsigned char *out, size_t n)
+{
+	size_t i;
+
+	assert_int_equal(strlen(hex), 2 * n);
+	for (i = 0; i < n; i++) {
+		unsigned v;
+
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (unsigned char)v;
+	}
+}

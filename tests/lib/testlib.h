@@ -153,6 +153,9 @@ int tl_exchange_eof(uint16_t port, const void *req, size_t n, int timeout_ms,
  */
 int tl_ota_run(const char *const *args, char *out, size_t outsz);
 
+/* hex (exactly 2 * n digits, asserted) into out[n]. */
+void tl_unhex(const char *hex, unsigned char *out, size_t n);
+
 /* One file of an expected tree, for tl_tree_is. */
 struct tl_file {
 	char path[128];			/* relative to the tree */

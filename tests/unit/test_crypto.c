@@ -22,20 +22,6 @@
 #include "common/str.h"
 #include "testlib.h"
 
-static void
-unhex(const char *hex, unsigned char *out, size_t n)
-{
-	size_t i;
-
-	assert_int_equal(strlen(hex), 2 * n);
-	for (i = 0; i < n; i++) {
-		unsigned v;
-
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (unsigned char)v;
-	}
-}
-
 static size_t
 alg_len(enum ota_hash_alg alg)
 {
@@ -194,10 +180,10 @@ ed25519_vectors(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
 		print_message("TEST %zu\n", i + 1);
-		unhex(vectors[i].pub, pub, sizeof(pub));
-		unhex(vectors[i].sig, sig, sizeof(sig));
+		tl_unhex(vectors[i].pub, pub, sizeof(pub));
+		tl_unhex(vectors[i].sig, sig, sizeof(sig));
 		n = strlen(vectors[i].msg) / 2;
-		unhex(vectors[i].msg, msg, n);
+		tl_unhex(vectors[i].msg, msg, n);
 		assert_int_equal(c->ed25519_verify(c->ctx, pub, n ? msg : NULL,
 		    n, sig), OTA_OK);
 		/* Every bit of the signature matters. */
@@ -235,7 +221,7 @@ ed25519_garbage(void **state)
 	unsigned char pub[OTA_ED25519_PUBLIC_LEN], sig[OTA_ED25519_SIG_LEN];
 
 	(void)state;
-	unhex(vectors[0].sig, sig, sizeof(sig));
+	tl_unhex(vectors[0].sig, sig, sizeof(sig));
 	/* Not a point (y >= p): a bad signature, not an error. */
 	memset(pub, 0xff, sizeof(pub));
 	assert_int_equal(c->ed25519_verify(c->ctx, pub, NULL, 0, sig),
@@ -244,7 +230,7 @@ ed25519_garbage(void **state)
 	assert_int_equal(c->ed25519_verify(c->ctx, pub, NULL, 0, sig),
 	    OTA_E_SIGNATURE);
 	/* S >= L (RFC 8032 §5.1.7 step 1): refused, not reduced. */
-	unhex(vectors[0].pub, pub, sizeof(pub));
+	tl_unhex(vectors[0].pub, pub, sizeof(pub));
 	memset(sig + 32, 0xff, 32);
 	assert_int_equal(c->ed25519_verify(c->ctx, pub, NULL, 0, sig),
 	    OTA_E_SIGNATURE);

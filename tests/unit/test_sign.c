@@ -45,20 +45,6 @@ keygen(const char *priv, const char *pub, bool force)
 	return sign_keygen(priv, pub, force, NULL, 0);
 }
 
-static void
-unhex(const char *hex, unsigned char *out, size_t n)
-{
-	size_t i;
-
-	assert_int_equal(strlen(hex), 2 * n);
-	for (i = 0; i < n; i++) {
-		unsigned v;
-
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (unsigned char)v;
-	}
-}
-
 struct rfc8032 {
 	const char *seed, *pub, *msg, *sig;
 };
@@ -92,11 +78,11 @@ rfc8032_vectors(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
-		unhex(vectors[i].seed, seed, sizeof(seed));
-		unhex(vectors[i].pub, pub, sizeof(pub));
-		unhex(vectors[i].sig, want, sizeof(want));
+		tl_unhex(vectors[i].seed, seed, sizeof(seed));
+		tl_unhex(vectors[i].pub, pub, sizeof(pub));
+		tl_unhex(vectors[i].sig, want, sizeof(want));
 		mlen = strlen(vectors[i].msg) / 2;
-		unhex(vectors[i].msg, msg, mlen);
+		tl_unhex(vectors[i].msg, msg, mlen);
 		assert_int_equal(sign_key_from_seed(&k, seed), OTA_OK);
 		assert_true(sign_key_has_private(k));
 		sign_key_public_raw(k, raw);
@@ -428,7 +414,7 @@ public_text_forms(void **state)
 	size_t i;
 
 	(void)state;
-	unhex(vectors[0].pub, want, sizeof(want));
+	tl_unhex(vectors[0].pub, want, sizeof(want));
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		subst(text, sizeof(text), good[i], b64);
 		print_message("accept '%s'\n", text);

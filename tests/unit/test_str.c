@@ -161,10 +161,45 @@ hex(void **state)
 	assert_int_equal(out[1], 'Z');
 }
 
+static void
+device_ids(void **state)
+{
+	char long_id[STR_DEVICE_ID_MAX + 2];
+
+	(void)state;
+	assert_true(str_device_id_valid("gw-7"));
+	assert_true(str_device_id_valid("AA:BB:CC:00:11:22"));
+	assert_true(str_device_id_valid("host.example_1"));
+	assert_false(str_device_id_valid(""));
+	assert_false(str_device_id_valid("a/b"));
+	assert_false(str_device_id_valid("a b"));
+	assert_false(str_device_id_valid("..%2f"));
+	assert_false(str_device_id_valid("x\n"));
+	memset(long_id, 'a', sizeof(long_id) - 1);
+	long_id[STR_DEVICE_ID_MAX] = '\0';
+	assert_true(str_device_id_valid(long_id));
+	long_id[STR_DEVICE_ID_MAX] = 'a';
+	long_id[STR_DEVICE_ID_MAX + 1] = '\0';
+	assert_false(str_device_id_valid(long_id));
+}
+
+static void
+u64_decimal(void **state)
+{
+	char d[STR_U64_MAX];
+
+	(void)state;
+	assert_string_equal(str_u64(0, d), "0");
+	assert_string_equal(str_u64(1048576, d), "1048576");
+	assert_string_equal(str_u64(UINT64_MAX, d), "18446744073709551615");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(device_ids),
+		cmocka_unit_test(u64_decimal),
 		cmocka_unit_test(copy_fits),
 		cmocka_unit_test(copy_truncation_is_error),
 		cmocka_unit_test(fmt_fits_and_truncates),
