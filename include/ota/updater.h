@@ -55,7 +55,15 @@ struct ota_config {
 	const char *user_agent;		/* NULL: "ota/<version>"; copied */
 	unsigned connect_timeout_s;	/* per request; 0: 15 s */
 	unsigned read_timeout_s;	/* no byte for this long; 0: 30 s */
-	unsigned total_timeout_s;	/* one update; 0: 3600 s */
+	unsigned total_timeout_s;	/* one update, all its requests;
+					 * 0: 3600 s */
+	/*
+	 * Seconds on a clock that does not jump (CLOCK_MONOTONIC), for the
+	 * overall deadline of an update. NULL: total_timeout_s bounds each
+	 * request instead.
+	 */
+	int64_t (*clock_s)(void *clock_ctx);
+	void *clock_ctx;
 };
 
 struct ota_updater;

@@ -11,6 +11,7 @@
 #include <ota/updater.h>
 
 #include "cli/cli.h"
+#include "common/manifest.h"
 #include "common/str.h"
 #include "common/banned.h"
 
@@ -208,6 +209,16 @@ parse(const char *cmd, int argc, char **argv, struct args *a)
 	return 0;
 }
 
+static int64_t
+monotonic_s(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 /* An updater over the POSIX storage at a->root, libcurl and libcrypto. */
 static int
 updater_open(const char *cmd, const struct args *a, struct ota_updater **u,
@@ -232,6 +243,7 @@ updater_open(const char *cmd, const struct args *a, struct ota_updater **u,
 	c.trial_seconds = a->trial_seconds;
 	c.retry_rejected = a->retry_rejected;
 	c.read_timeout_s = a->read_timeout;
+	c.clock_s = monotonic_s;
 	if (ota_updater_new(u, &c) != OTA_OK) {
 		ota_storage_free(*s);
 		ota_transport_free(*t);
@@ -407,6 +419,23 @@ cmd_check(int argc, char **argv)
 	return run_update("check", argc, argv, true);
 }
 
+/* " (on trial: 2 starts, until 2026-...Z)" for status, or "". */
+static void
+trial_text(const struct ota_state *s, char *out, size_t outsz)
+{
+	char until[MANIFEST_TIME_MAX];
+
+	out[0] = '\0';
+	if (!s->trial)
+		return;
+	if (s->trial_deadline != 0)
+		manifest_time_str(s->trial_deadline, until);
+	(void)!str_fmt(out, outsz, " (on trial: %u start%s%s%s)",
+	    s->trial_starts, s->trial_starts == 1 ? "" : "s",
+	    s->trial_deadline != 0 ? ", until " : "",
+	    s->trial_deadline != 0 ? until : "");
+}
+
 /* status, confirm, rollback, started: local, no network but reports. */
 static int
 run_local(const char *cmd, int argc, char **argv)
@@ -415,6 +444,7 @@ run_local(const char *cmd, int argc, char **argv)
 	struct ota_transport *t;
 	struct ota_storage *sto;
 	struct ota_state s, before;
+	char trial[96];
 	struct args a;
 	char err[512];
 	bool roll;
@@ -459,17 +489,18 @@ run_local(const char *cmd, int argc, char **argv)
 			cli_fail(cmd, "%s: %s", argv[i], err[0] ? err :
 			    ota_status_str(rc));
 			ret = CLI_EXIT_FAIL;
-		} else if (strcmp(cmd, "started") != 0)
+		} else if (strcmp(cmd, "started") != 0) {
+			trial_text(&s, trial, sizeof(trial));
 			printf("%s: installed %s%s, previous %s, staged %s%s%s"
 			    "%s%s\n", argv[i],
-			    s.current[0] ? s.current : "none",
-			    s.trial ? " (on trial)" : "",
+			    s.current[0] ? s.current : "none", trial,
 			    s.previous[0] ? s.previous : "none",
 			    s.staged[0] ? s.staged : "none",
 			    s.rejected[0] ? ", rolled back from " : "",
 			    s.rejected,
 			    s.last_error[0] ? "; last error: " : "",
 			    s.last_error);
+		}
 	}
 	updater_close(u, t, sto);
 	return ret;

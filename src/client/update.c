@@ -43,6 +43,8 @@ struct ota_updater {
 	int64_t trial_seconds;
 	bool retry_rejected;
 	unsigned connect_timeout_s, read_timeout_s, total_timeout_s;
+	int64_t (*clock_s)(void *);
+	void *clock_ctx;
 	char user_agent[UPDATE_MAX_UA];
 };
 
@@ -71,6 +73,7 @@ struct run {
 	bool have_manifest;
 	char etag[OTA_MAX_ETAG + 1];	/* of the latest's answer */
 	bool fresh;			/* a 200 for the latest was read */
+	int64_t deadline;		/* on u's clock; 0: none */
 	char *err;
 	size_t errsz;
 };
@@ -112,6 +115,8 @@ ota_updater_new(struct ota_updater **out, const struct ota_config *cfg)
 	    UPDATE_READ_TIMEOUT;
 	u->total_timeout_s = cfg->total_timeout_s ? cfg->total_timeout_s :
 	    UPDATE_TOTAL_TIMEOUT;
+	u->clock_s = cfg->clock_s;
+	u->clock_ctx = cfg->clock_ctx;
 	if (str_copy(u->user_agent, sizeof(u->user_agent),
 	    cfg->user_agent ? cfg->user_agent : UPDATE_USER_AGENT) != OTA_OK ||
 	    !str_printable(u->user_agent)) {
@@ -155,6 +160,14 @@ req_init(struct run *r, struct ota_request *q, const char *url,
 	q->connect_timeout_s = r->u->connect_timeout_s;
 	q->read_timeout_s = r->u->read_timeout_s;
 	q->total_timeout_s = r->u->total_timeout_s;
+	if (r->deadline != 0) {
+		/* What is left of the whole update's time, at least 1 s:
+		 * the transport then says "timed out" itself. */
+		int64_t left = r->deadline - r->u->clock_s(r->u->clock_ctx);
+
+		if (left < (int64_t)q->total_timeout_s)
+			q->total_timeout_s = left < 1 ? 1 : (unsigned)left;
+	}
 	q->max_redirects = UPDATE_MAX_REDIRECTS;
 	q->user_agent = r->u->user_agent;
 }
@@ -587,8 +600,14 @@ install(struct run *r, const struct feed_release *rel,
 	if ((st = r->u->s->stage_begin(r->mod, rel->tag, r->err, r->errsz)) !=
 	    OTA_OK)
 		return st;
-	for (i = 0; i < r->nfiles && st == OTA_OK; i++)
+	for (i = 0; i < r->nfiles && st == OTA_OK; i++) {
+		if (r->deadline != 0 &&
+		    r->u->clock_s(r->u->clock_ctx) >= r->deadline)
+			return str_fail(r->err, r->errsz, OTA_E_TIMEOUT, "the "
+			    "update did not finish within %u s; what arrived "
+			    "is kept for the next run", r->u->total_timeout_s);
 		st = fetch_file(r, &r->files[i], rep);
+	}
 	if (st != OTA_OK)
 		return st;
 	/* Whole and verified: a power cut from here on is finished at the
@@ -655,6 +674,8 @@ is_rejected(const struct run *r, const char *tag)
 	    OTA_OK && v == POLICY_CURRENT;
 }
 
+static enum ota_status roll_back(struct run *r, const char *why);
+
 static enum ota_status
 run_update(struct run *r, struct ota_report *rep)
 {
@@ -665,6 +686,13 @@ run_update(struct run *r, struct ota_report *rep)
 	char url[FEED_MAX_URL + 32];
 	enum ota_status st;
 
+	/* A trial past its deadline ends here too, not only at a start:
+	 * a device may run for weeks without one. */
+	if (r->state.trial && r->state.trial_deadline != 0 &&
+	    r->now >= r->state.trial_deadline && !r->check_only &&
+	    (st = roll_back(r, "not confirmed before the trial deadline")) !=
+	    OTA_OK)
+		return st;
 	(void)!str_copy(rep->installed, sizeof(rep->installed),
 	    r->state.current);
 	if (r->state.backoff_until > r->now)
@@ -822,6 +850,9 @@ ota_update(struct ota_updater *u, const char *module, bool check_only,
 
 	run_init(&r, u, module, now, err, errsz);
 	r.check_only = check_only;
+	if (u->clock_s != NULL)
+		r.deadline = u->clock_s(u->clock_ctx) +
+		    (int64_t)u->total_timeout_s;
 	memset(rep, 0, sizeof(*rep));
 	if ((st = run_open(&r)) == OTA_OK)
 		st = run_update(&r, rep);

@@ -171,7 +171,7 @@ install_trial_confirm_next(void **state)
 	assert_int_equal(RUN(out, "update", "--root", dev, "app"), 0);
 	assert_main("print('v2')\n");
 	assert_int_equal(RUN(out, "status", "--root", dev, "app"), 0);
-	assert_non_null(strstr(out, "installed 1.1.0 (on trial), previous "
+	assert_non_null(strstr(out, "installed 1.1.0 (on trial: 0 starts), previous "
 	    "1.0.0"));
 	/* The application starts twice without confirming: rolled back. */
 	assert_int_equal(RUN(out, "started", "--max-starts", "1", "--root",

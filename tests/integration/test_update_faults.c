@@ -986,7 +986,7 @@ downgrade(void **state)
 	    out, 0, "installed, on trial");
 	assert_main(&v1);
 	expect(OTA(out, "status", "--root", root, "app"), out, 0,
-	    "installed 1.0.0 (on trial), previous 1.1.0");
+	    "installed 1.0.0 (on trial: 0 starts), previous 1.1.0");
 }
 
 /*

@@ -64,6 +64,7 @@ struct req {
 	char *if_none_match;
 	uint64_t resume_from;
 	uint64_t max_body;
+	unsigned total_timeout_s;
 	char *token;
 	char *token_host;
 	char *sent_token;		/* what the transport let through */
@@ -71,6 +72,8 @@ struct req {
 };
 
 struct fake_net {
+	int64_t clock;			/* seconds; each request costs tick */
+	int64_t tick;
 	struct route routes[NET_MAX_ROUTES];
 	size_t nroutes;
 	struct req reqs[NET_MAX_REQS];
@@ -276,6 +279,7 @@ record(struct fake_net *n, const struct ota_request *q)
 	r->if_none_match = xdup(q->if_none_match);
 	r->resume_from = q->resume_from;
 	r->max_body = q->max_body;
+	r->total_timeout_s = q->total_timeout_s;
 	r->token = xdup(q->token);
 	r->token_host = xdup(q->token_host);
 	if (q->post_json != NULL)
@@ -297,6 +301,7 @@ net_get(void *ctx, const struct ota_request *q, ota_body_fn body,
 	bool cut;
 	size_t k;
 
+	n->clock += n->tick;
 	memset(resp, 0, sizeof(*resp));
 	resp->content_length = UINT64_MAX;
 	resp->ratelimit_remaining = -1;
@@ -1554,6 +1559,87 @@ trial_deadline(void **state)
 	assert_slot(&f->dev.current, v1, 2);
 }
 
+/*
+ * A device that is not restarted: its next update ends a trial past the
+ * deadline (rolled back, reported), then does not take the rejected
+ * version again.
+ */
+static void
+trial_deadline_at_update(void **state)
+{
+	struct fixture *f = *state;
+	struct ota_report rep;
+	const char *ev;
+
+	ota_updater_free(f->u);
+	f->cfg.trial_seconds = 3600;
+	assert_int_equal(ota_updater_new(&f->u, &f->cfg), OTA_OK);
+	install_v1(f);
+	assert_int_equal(ota_confirm(f->u, MODULE, f->err, sizeof(f->err)),
+	    OTA_OK);
+	publish(f, "v1.1.0", "\"e2\"", v2, 2);
+	assert_int_equal(update(f, NOW + 100, &rep), OTA_OK);
+	assert_int_equal(rep.outcome, OTA_INSTALLED);
+	/* Before the deadline: on trial, nothing to do. */
+	assert_int_equal(update(f, NOW + 3699, &rep), OTA_OK);
+	assert_true(f->dev.state.trial);
+	assert_string_equal(f->dev.state.current, "v1.1.0");
+	reqs_clear(&f->net);
+	assert_int_equal(update(f, NOW + 3700, &rep), OTA_OK);
+	assert_false(f->dev.state.trial);
+	assert_slot(&f->dev.current, v1, 2);
+	assert_string_equal(f->dev.state.rejected, "v1.1.0");
+	assert_int_equal(rep.outcome, OTA_REJECTED);
+	assert_string_equal(rep.installed, "v1.0.0");
+	/* Reported first, then the feed was asked (it still says v1.1.0). */
+	assert_int_equal(reqs_to(f, EVENTS), 1);
+	ev = req_to(f, EVENTS)->post_json;
+	assert_non_null(ev);
+	assert_non_null(strstr(ev, "\"event\":\"rollback\""));
+	assert_non_null(strstr(ev, "trial deadline"));
+	assert_int_equal(reqs_to(f, LATEST), 1);
+}
+
+static int64_t
+fake_clock(void *ctx)
+{
+	return ((struct fake_net *)ctx)->clock;
+}
+
+/*
+ * With a clock, total_timeout_s bounds the whole update, not each
+ * request: each request gets what is left, and once it is spent the
+ * update stops with OTA_E_TIMEOUT, keeping what arrived for the next run.
+ */
+static void
+overall_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct ota_report rep;
+	size_t i;
+
+	ota_updater_free(f->u);
+	f->cfg.total_timeout_s = 100;
+	f->cfg.clock_s = fake_clock;
+	f->cfg.clock_ctx = &f->net;
+	assert_int_equal(ota_updater_new(&f->u, &f->cfg), OTA_OK);
+	f->net.clock = 5000;
+	f->net.tick = 40;		/* latest, two listings: 120 s */
+	publish(f, "v1.0.0", "\"e1\"", v1, 2);
+	assert_int_equal(update(f, NOW, &rep), OTA_E_TIMEOUT);
+	assert_non_null(strstr(f->err, "within 100 s"));
+	assert_int_equal(f->dev.commits, 0);
+	for (i = 0; i < f->net.nreqs; i++)
+		assert_true(req_at(f, i)->total_timeout_s <= 100);
+	assert_int_equal(req_at(f, 1)->total_timeout_s, 60);
+	assert_int_equal(req_at(f, 2)->total_timeout_s, 20);
+	/* The next run, on a fast network, finishes. */
+	f->net.tick = 1;
+	assert_int_equal(update(f, NOW + 1, &rep), OTA_OK);
+	assert_int_equal(rep.outcome, OTA_INSTALLED);
+	assert_slot(&f->dev.current, v1, 2);
+}
+
 /* Nothing moves while a version is on trial; rollback needs a target. */
 static void
 trial_blocks(void **state)
@@ -1726,6 +1812,8 @@ main(void)
 		T(ready_switches_at_start),
 		T(started_rolls_back),
 		T(trial_deadline),
+		T(trial_deadline_at_update),
+		T(overall_deadline),
 		T(trial_blocks),
 		T(check_only),
 		T(no_config),
