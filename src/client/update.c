@@ -955,6 +955,7 @@ boot_commit(struct run *r)
 {
 	const struct ota_storage *so = r->u->s;
 	struct ota_state *s = &r->state;
+	enum ota_status st;
 
 	if (s->ready[0] == '\0')
 		return OTA_OK;
@@ -964,7 +965,16 @@ boot_commit(struct run *r)
 		s->ready[0] = '\0';
 		return so->state_set(r->mod, s);
 	}
-	return commit_ready(r);
+	if ((st = commit_ready(r)) != OTA_OK) {
+		/*
+		 * Tried once: a start must not fail at every boot for it.
+		 * The files stay staged; the next update switches.
+		 */
+		so->state_get(r->mod, s);
+		s->ready[0] = '\0';
+		(void)!so->state_set(r->mod, s);
+	}
+	return st;
 }
 
 enum ota_status
@@ -972,20 +982,28 @@ ota_started(struct ota_updater *u, const char *module, unsigned max_starts,
     int64_t now, bool *rolled_back, char *err, size_t errsz)
 {
 	struct run r;
-	enum ota_status st;
+	enum ota_status st, boot = OTA_OK;
+	char why[200];
 	bool must = false;
 
 	*rolled_back = false;
 	run_init(&r, u, module, now, err, errsz);
-	if ((st = module_open(&r)) == OTA_OK &&
-	    (st = boot_commit(&r)) == OTA_OK &&
-	    (st = u->s->trial_start(r.mod, max_starts, now, &must)) ==
+	if ((st = module_open(&r)) != OTA_OK)
+		goto out;
+	/* A failed switch is said, but the start still counts. */
+	if ((boot = boot_commit(&r)) != OTA_OK)
+		(void)!str_copy(why, sizeof(why), err);
+	if ((st = u->s->trial_start(r.mod, max_starts, now, &must)) ==
 	    OTA_OK && must) {
 		u->s->state_get(r.mod, &r.state);
 		if ((st = roll_back(&r, "not confirmed in time: too many "
 		    "starts or past the trial deadline")) == OTA_OK)
 			*rolled_back = true;
 	}
+	if (st == OTA_OK && boot != OTA_OK)
+		st = str_fail(err, errsz, boot, "the release staged before "
+		    "could not be switched to; the next update will: %s", why);
+out:
 	run_close(&r);
 	return st;
 }

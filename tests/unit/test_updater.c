@@ -1496,6 +1496,37 @@ ready_switches_at_start(void **state)
 	assert_int_equal(f->dev.state.trial_starts, 1);
 }
 
+/*
+ * The switch at a start fails too: the start says so, but is not stuck
+ * failing at every boot, and the next update switches (the files are
+ * staged, nothing is downloaded again).
+ */
+static void
+ready_switch_fails_at_start(void **state)
+{
+	struct fixture *f = *state;
+	struct ota_report rep;
+	bool rolled;
+
+	publish(f, "v1.0.0", "\"e1\"", v1, 2);
+	f->dev.fail_commit = true;
+	assert_int_equal(update(f, NOW, &rep), OTA_E_IO);
+	f->dev.fail_commit = true;
+	assert_int_equal(ota_started(f->u, MODULE, 3, NOW + 10, &rolled,
+	    f->err, sizeof(f->err)), OTA_E_IO);
+	assert_non_null(strstr(f->err, "power cut"));
+	assert_idle(f);
+	assert_string_equal(f->dev.state.ready, "");
+	assert_int_equal(ota_started(f->u, MODULE, 3, NOW + 20, &rolled,
+	    f->err, sizeof(f->err)), OTA_OK);
+	assert_int_equal(f->dev.commits, 0);
+	reqs_clear(&f->net);
+	assert_int_equal(update(f, NOW + 30, &rep), OTA_OK);
+	assert_int_equal(rep.outcome, OTA_INSTALLED);
+	assert_int_equal(rep.bytes, 0);
+	assert_slot(&f->dev.current, v1, 2);
+}
+
 /* 7. Started twice without a confirm, with max_starts 1: rolled back. */
 static void
 started_rolls_back(void **state)
@@ -1810,6 +1841,7 @@ main(void)
 		T(retry_rejected),
 		T(kept_newer),
 		T(ready_switches_at_start),
+		T(ready_switch_fails_at_start),
 		T(started_rolls_back),
 		T(trial_deadline),
 		T(trial_deadline_at_update),
