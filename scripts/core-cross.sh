@@ -29,6 +29,15 @@ cflags="-Os -std=c11 -mcpu=cortex-m4 -mthumb -ffunction-sections
 -Wmissing-prototypes -Wformat=2 -Wpointer-arith -Wvla -Wundef
 -Wno-unused-parameter -Werror -I$src/include -I$src/src"
 
+# newlib-nano's printf has neither long long nor size_t conversions: in
+# the core, such a directive would print garbage and misread the rest.
+if grep -n '%[-+ #0-9.]*\(ll\|z\|j\)[diouxX]' $(for f in "$@"; do
+    echo "$src/$f"; done) >"$out/fmt" 2>/dev/null; then
+	echo "core-cross: %ll, %z or %j in the core (newlib-nano lacks them):" >&2
+	sed 's/^/  /' "$out/fmt" >&2
+	exit 1
+fi
+
 for f in "$@"; do
 	o="$out/$(echo "$f" | tr / _ | sed 's/\.c$/.o/')"
 	# shellcheck disable=SC2086

@@ -57,6 +57,8 @@ struct ota_state {
 						 * offered again */
 	char ready[OTA_MAX_VERSION + 1];	/* staged whole and verified,
 						 * the switch still to do */
+	char stage_key[65];		/* what staging holds: the engine's
+					 * digest of the release's file list */
 };
 
 /* A staged file. */
@@ -89,10 +91,13 @@ struct ota_storage {
 	/* Writes the core's fields of in; the others are ignored. */
 	enum ota_status (*state_set)(void *m, const struct ota_state *in);
 
-	/* Starts or resumes staging version; another version's staging
-	 * is dropped. */
+	/*
+	 * Starts or resumes staging version; another version's staging is
+	 * dropped, and so is this version's if fresh (the release changed
+	 * under the same tag). Clears nothing of the record but "staged".
+	 */
 	enum ota_status (*stage_begin)(void *m, const char *version,
-	    char *err, size_t errsz);
+	    bool fresh, char *err, size_t errsz);
 	enum ota_status (*stage_query)(void *m, const char *path,
 	    enum ota_file_state *state, uint64_t *size);
 	/*

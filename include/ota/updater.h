@@ -81,7 +81,10 @@ struct ota_report {
 	char installed[OTA_MAX_VERSION + 1];	/* before */
 	char offered[OTA_MAX_VERSION + 1];	/* the latest; "" if unknown */
 	unsigned files;			/* downloaded or resumed */
-	uint64_t bytes;
+	uint64_t bytes;			/* downloaded by this call */
+	bool rolled_back;		/* a trial past its deadline was
+					 * ended first: restart the app */
+	char rolled_back_from[OTA_MAX_VERSION + 1];
 };
 
 /* OTA_E_INVALID without transport, storage or crypto; OTA_E_NOMEM. */

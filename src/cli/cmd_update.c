@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <spawn.h>
@@ -297,7 +298,11 @@ run_hook(const char *cmd, const char *what, const char *hook,
 		return -1;
 	}
 	while (waitpid(pid, &status, 0) < 0)
-		;
+		if (errno != EINTR) {
+			cli_fail(cmd, "cannot wait for the %s '%s': %s", what,
+			    hook, strerror(errno));
+			return -1;
+		}
 	if (!WIFEXITED(status)) {
 		cli_fail(cmd, "the %s '%s' was killed by signal %d", what,
 		    hook, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -322,8 +327,13 @@ after_install(struct ota_updater *u, const struct args *a, char **mods,
 	if (nmods == 0)
 		return CLI_EXIT_OK;
 	if (a->restart_cmd != NULL && run_hook("update", "restart command",
-	    a->restart_cmd, a->root, NULL) != 0)
-		ret = CLI_EXIT_FAIL;
+	    a->restart_cmd, a->root, NULL) != 0) {
+		/* Nothing new runs: a health check would judge the old. */
+		cli_fail("update", "the restart command failed: the new "
+		    "version%s stay%s on trial", nmods == 1 ? "" : "s",
+		    nmods == 1 ? "s" : "");
+		return CLI_EXIT_FAIL;
+	}
 	for (i = 0; a->health_cmd != NULL && i < nmods; i++) {
 		h = run_hook("update", "health command", a->health_cmd,
 		    a->root, mods[i]);
@@ -365,6 +375,7 @@ run_update(const char *cmd, int argc, char **argv, bool check_only)
 	char err[1024], **mods;
 	enum ota_status st;
 	size_t nmods = 0;
+	bool rolled = false;
 	int i, r, ret = CLI_EXIT_OK;
 
 	if ((r = parse(cmd, argc, argv, &a)) != 0) {
@@ -388,6 +399,12 @@ run_update(const char *cmd, int argc, char **argv, bool check_only)
 				ret = exit_for(st);
 			continue;
 		}
+		if (rep.rolled_back) {
+			/* The trial ran out: the app must leave that code. */
+			printf("%s: %s was not confirmed in time: rolled "
+			    "back\n", argv[i], rep.rolled_back_from);
+			rolled = true;
+		}
 		printf("%s: %s (installed %s, latest %s", argv[i],
 		    ota_outcome_str(rep.outcome), rep.installed[0] ?
 		    rep.installed : "none", rep.offered[0] ? rep.offered : "?");
@@ -402,6 +419,10 @@ run_update(const char *cmd, int argc, char **argv, bool check_only)
 	if ((r = after_install(u, &a, mods, nmods)) != CLI_EXIT_OK &&
 	    ret == CLI_EXIT_OK)
 		ret = r;
+	if (rolled && nmods == 0 && a.restart_cmd != NULL &&
+	    run_hook(cmd, "restart command", a.restart_cmd, a.root, NULL) !=
+	    0 && ret == CLI_EXIT_OK)
+		ret = CLI_EXIT_FAIL;
 	updater_close(u, t, s);
 	free(mods);
 	return ret;

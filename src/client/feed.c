@@ -34,14 +34,16 @@ http_url(const char *s)
 /*
  * Parses text[len] (not NUL-terminated) as one JSON value into j, with
  * *tok malloc'd for it (the caller frees it, also on failure). Counts
- * first, so the tokens cost what the text needs and no more.
+ * first, so the tokens cost what the text needs and no more, and at most
+ * FEED_MAX_TOKENS: a megabyte of "[0,0,0,..." must not cost 20 MB.
  */
 static enum ota_status
 parse(struct json *j, const char *text, size_t len, size_t cap,
     struct json_tok **tok)
 {
 	*tok = NULL;
-	if (len > cap || json_parse(j, text, len, NULL, 0, 0, NULL) != OTA_OK)
+	if (len > cap || json_parse(j, text, len, NULL, 0, 0, NULL) != OTA_OK ||
+	    j->ntok > FEED_MAX_TOKENS)
 		return OTA_E_INVALID;
 	if ((*tok = malloc(j->ntok * sizeof(**tok))) == NULL)
 		return OTA_E_NOMEM;
@@ -410,7 +412,7 @@ feed_listing_walk(const char *text, size_t len, const char *dir,
 		    " (nested too deeply)" : "");
 	if (it.count > max)
 		return str_fail(err, errsz, OTA_E_TOO_LARGE, "the listing of "
-		    "'%s' has more than %zu entries", dir, max);
+		    "'%s' has more than %lu entries", dir, (unsigned long)max);
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return OTA_E_NOMEM;
 	(void)!json_iter_begin(&it, text, len, 0);	/* it did above */
@@ -421,9 +423,10 @@ feed_listing_walk(const char *text, size_t len, const char *dir,
 			break;
 		}
 		if (st == OTA_E_TOO_LARGE) {
-			st = str_fail(err, errsz, OTA_E_PROTOCOL, "entry %zu "
+			st = str_fail(err, errsz, OTA_E_PROTOCOL, "entry %lu "
 			    "of the listing of '%s' holds more than %d JSON "
-			    "values", it.count + 1, dir, FEED_ENTRY_TOKENS);
+			    "values", (unsigned long)it.count + 1, dir,
+			    FEED_ENTRY_TOKENS);
 			break;
 		}
 		if (st != OTA_OK)

@@ -27,6 +27,7 @@
 #define FEED_MAX_JSON (1024 * 1024)	/* one API answer */
 #define FEED_MAX_ENTRIES 1000		/* per listing, as GitHub */
 #define FEED_MAX_CONFIG (64 * 1024)
+#define FEED_MAX_TOKENS 16384		/* JSON values in a config or release */
 #define FEED_MAIN_DIR "main"
 
 /* A module's config/<module>_gitrepo_cfg.json, read as the seed wrote it. */

@@ -57,7 +57,7 @@ p_read_config(void *ctx, const char *module, char *buf, size_t cap,
     size_t *len, char *err, size_t errsz)
 {
 	struct posix *p = ctx;
-	char path[PATH_MAX];
+	char path[PATH_MAX], one;
 	ssize_t n;
 	int fd, e;
 
@@ -83,7 +83,7 @@ p_read_config(void *ctx, const char *module, char *buf, size_t cap,
 		*len += (size_t)n;
 	}
 	/* Full: one more byte says whether it is too large. */
-	if (*len == cap && read(fd, path, 1) > 0) {
+	if (*len == cap && read(fd, &one, 1) > 0) {
 		close(fd);
 		return str_fail(err, errsz, OTA_E_TOO_LARGE, "'%s' is larger "
 		    "than %zu bytes", path, cap);
@@ -105,9 +105,10 @@ p_state_set(void *m, const struct ota_state *in)
 }
 
 static enum ota_status
-p_stage_begin(void *m, const char *version, char *err, size_t errsz)
+p_stage_begin(void *m, const char *version, bool fresh, char *err,
+    size_t errsz)
 {
-	return storage_stage_begin(m, version, err, errsz);
+	return storage_stage_begin(m, version, fresh, err, errsz);
 }
 
 static enum ota_status

@@ -255,6 +255,7 @@ state_write(struct storage *st, const struct rec *r)
 	put_num(b, &n, &rc, "pending_deadline", (uint64_t)r->pending_deadline);
 	put(b, &n, &rc, "rejected", s->rejected);
 	put(b, &n, &rc, "ready", s->ready);
+	put(b, &n, &rc, "stage_key", s->stage_key);
 	if (rc == OTA_OK)
 		rc = fsatomic_write(st->state, b, n, 0644);
 	if (rc == OTA_OK && r != &st->rec)
@@ -270,7 +271,8 @@ parse_line(struct rec *r, const char *key, const char *val, unsigned *seen)
 	    "previous", "previous_slot", "trial", "trial_starts",
 	    "trial_deadline", "staged", "reconstructed", "metadata_floor",
 	    "etag", "last_error", "backoff_until", "pending", "pending_slot",
-	    "pending_version", "pending_deadline", "rejected", "ready" };
+	    "pending_version", "pending_deadline", "rejected", "ready",
+	    "stage_key" };
 	struct ota_state *s = &r->s;
 	uint64_t n = 0;
 	size_t i, k;
@@ -296,6 +298,7 @@ parse_line(struct rec *r, const char *key, const char *val, unsigned *seen)
 	    sizeof(r->pending_version), val);
 	case 17: return str_copy(s->rejected, sizeof(s->rejected), val);
 	case 18: return str_copy(s->ready, sizeof(s->ready), val);
+	case 19: return str_copy(s->stage_key, sizeof(s->stage_key), val);
 	case 13:
 		for (i = 0; i < sizeof(pending_names) / sizeof(*pending_names);
 		    i++)
@@ -808,6 +811,8 @@ storage_recover(struct storage *st, unsigned *did, char *err, size_t errsz)
 			memcpy(r.s.rejected, st->rec.s.rejected,
 			    sizeof(r.s.rejected));
 			memcpy(r.s.ready, st->rec.s.ready, sizeof(r.s.ready));
+			memcpy(r.s.stage_key, st->rec.s.stage_key,
+			    sizeof(r.s.stage_key));
 		}
 		if ((rc = slot_path(st, link_slot, p, sizeof(p))) != OTA_OK)
 			return rc;
@@ -947,7 +952,7 @@ storage_state_set(struct storage *st, const struct ota_state *in)
 	if ((rc = storage_recover(st, NULL, NULL, 0)) != OTA_OK)
 		return rc;
 	if (!str_printable(in->etag) || !str_printable(in->rejected) ||
-	    !str_printable(in->ready) ||
+	    !str_printable(in->ready) || !str_printable(in->stage_key) ||
 	    in->backoff_until < 0 || in->metadata_floor > INT64_MAX)
 		return OTA_E_INVALID;
 	r = st->rec;
@@ -959,6 +964,8 @@ storage_state_set(struct storage *st, const struct ota_state *in)
 	r.s.rejected[sizeof(r.s.rejected) - 1] = '\0';
 	memcpy(r.s.ready, in->ready, sizeof(r.s.ready));
 	r.s.ready[sizeof(r.s.ready) - 1] = '\0';
+	memcpy(r.s.stage_key, in->stage_key, sizeof(r.s.stage_key));
+	r.s.stage_key[sizeof(r.s.stage_key) - 1] = '\0';
 	memcpy(r.s.last_error, in->last_error, sizeof(r.s.last_error));
 	r.s.last_error[sizeof(r.s.last_error) - 1] = '\0';
 	for (p = r.s.last_error; *p != '\0'; p++)
@@ -968,8 +975,8 @@ storage_state_set(struct storage *st, const struct ota_state *in)
 }
 
 enum ota_status
-storage_stage_begin(struct storage *st, const char *version, char *err,
-    size_t errsz)
+storage_stage_begin(struct storage *st, const char *version, bool fresh,
+    char *err, size_t errsz)
 {
 	char p[PATH_MAX];
 	enum ota_status rc;
@@ -988,7 +995,7 @@ storage_stage_begin(struct storage *st, const char *version, char *err,
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
-		    strcmp(de->d_name, version) == 0)
+		    (!fresh && strcmp(de->d_name, version) == 0))
 			continue;
 		if ((rc = str_fmt(p, sizeof(p), "%s/%s", st->staging,
 		    de->d_name)) == OTA_OK)

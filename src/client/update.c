@@ -33,6 +33,8 @@
 #define UPDATE_TOTAL_TIMEOUT 3600	/* one update, all requests */
 #define UPDATE_MAX_REDIRECTS 5
 #define UPDATE_MAX_UA 128
+#define UPDATE_MAX_BACKOFF 86400	/* a rate limit waits at most a day */
+#define UPDATE_MAX_TRIAL (10LL * 365 * 86400)
 #define WHAT_LATEST "the latest release"
 
 struct ota_updater {
@@ -69,6 +71,7 @@ struct run {
 	struct ota_state state;
 	struct ufile *files;
 	size_t nfiles;
+	size_t ndirs;			/* folders listed */
 	struct manifest m;
 	bool have_manifest;
 	char etag[OTA_MAX_ETAG + 1];	/* of the latest's answer */
@@ -76,6 +79,7 @@ struct run {
 	int64_t deadline;		/* on u's clock; 0: none */
 	char *err;
 	size_t errsz;
+	char ebuf[OTA_MAX_ERROR];	/* err when the caller gave none */
 };
 
 const char *
@@ -99,7 +103,8 @@ ota_updater_new(struct ota_updater **out, const struct ota_config *cfg)
 
 	*out = NULL;
 	if (cfg->transport == NULL || cfg->storage == NULL ||
-	    cfg->crypto == NULL || cfg->trial_seconds < 0)
+	    cfg->crypto == NULL || cfg->trial_seconds < 0 ||
+	    cfg->trial_seconds > UPDATE_MAX_TRIAL)
 		return OTA_E_INVALID;
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return OTA_E_NOMEM;
@@ -187,7 +192,7 @@ static enum ota_status
 status_verdict(struct run *r, const char *what,
     const struct ota_response *resp)
 {
-	int64_t until;
+	int64_t wait;
 
 	if (resp->status >= 200 && resp->status < 300)
 		return OTA_OK;
@@ -203,14 +208,18 @@ status_verdict(struct run *r, const char *what,
 		    "was refused (401)", what);
 	if (resp->status == 429 || (resp->status == 403 &&
 	    (resp->ratelimit_remaining == 0 || resp->retry_after >= 0))) {
-		until = resp->retry_after >= 0 ? r->now + resp->retry_after :
-		    resp->ratelimit_reset > r->now ? resp->ratelimit_reset :
-		    r->now + UPDATE_DEFAULT_BACKOFF;
-		r->state.backoff_until = until;
+		/* The server's hint, within a day: a typo or a hostile
+		 * server must not silence a device for years. */
+		wait = resp->retry_after >= 0 ? resp->retry_after :
+		    resp->ratelimit_reset > r->now ? resp->ratelimit_reset -
+		    r->now : UPDATE_DEFAULT_BACKOFF;
+		if (wait > UPDATE_MAX_BACKOFF)
+			wait = UPDATE_MAX_BACKOFF;
+		r->state.backoff_until = r->now + wait;
 		(void)!r->u->s->state_set(r->mod, &r->state);
 		return str_fail(r->err, r->errsz, OTA_E_BUSY, "%s: rate "
-		    "limited (%d); next attempt in %llds", what, resp->status,
-		    (long long)(until - r->now));
+		    "limited (%d); next attempt in %lds", what, resp->status,
+		    (long)wait);
 	}
 	if (resp->status == 403)
 		return str_fail(r->err, r->errsz, OTA_E_AUTH, "%s: forbidden "
@@ -235,7 +244,9 @@ get_json(struct run *r, const char *what, const char *url, const char *inm,
 	if (st != OTA_OK)
 		return st;
 	if (resp->status == 304)
-		return OTA_OK;
+		return inm != NULL ? OTA_OK : str_fail(r->err, r->errsz,
+		    OTA_E_PROTOCOL, "%s: 304 to an unconditional request",
+		    what);
 	return status_verdict(r, what, resp);
 }
 
@@ -259,11 +270,44 @@ read_config(struct run *r)
 	return st;
 }
 
+/* ASCII case-insensitive equality: GitHub's owner/name are. */
+static bool
+same_name(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char x = a[i], y = b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/* True if the feed's API base .../repos/OWNER/NAME names repo. */
+static bool
+repo_is(const char *api, const char *repo)
+{
+	const char *p = strstr(api, "/repos/");
+	size_t n = strlen(repo);
+
+	if (p == NULL)
+		return false;
+	p += strlen("/repos/");
+	return strlen(p) == n && same_name(p, repo, n);
+}
+
 /* The signed manifest of our feed, verified against the configured key. */
 static enum ota_status
 get_manifest(struct run *r, const struct feed_release *rel)
 {
 	unsigned char key[SIGN_PUBLIC_LEN];
+	char d1[STR_U64_MAX], d2[STR_U64_MAX];
 	struct ota_response resp;
 	struct buf b;
 	enum ota_status st;
@@ -294,6 +338,11 @@ get_manifest(struct run *r, const struct feed_release *rel)
 	if (st != OTA_OK)
 		return st;
 	r->have_manifest = true;
+	/* One key may sign several repositories: this one's, or nothing. */
+	if (!repo_is(r->cfg.api, r->m.repo))
+		return str_fail(r->err, r->errsz, OTA_E_CHANGED, "the manifest "
+		    "is for repository %.100s, not the one configured (%.200s)",
+		    r->m.repo, r->cfg.api);
 	if (strcmp(r->m.tag, rel->tag) != 0)
 		return str_fail(r->err, r->errsz, OTA_E_CHANGED, "the manifest "
 		    "is for %.100s, the feed's latest is %.100s", r->m.tag,
@@ -301,9 +350,19 @@ get_manifest(struct run *r, const struct feed_release *rel)
 	if (policy_metadata(r->state.metadata_floor, r->m.metadata_version) !=
 	    OTA_OK)
 		return str_fail(r->err, r->errsz, OTA_E_CHANGED, "the manifest's "
-		    "metadata version %llu is older than %llu, accepted before:"
-		    " a replay", (unsigned long long)r->m.metadata_version,
-		    (unsigned long long)r->state.metadata_floor);
+		    "metadata version %s is older than %s, accepted before: a "
+		    "replay", str_u64(r->m.metadata_version, d1),
+		    str_u64(r->state.metadata_floor, d2));
+	return OTA_OK;
+}
+
+/* Files and folders count alike: the storage holds a tree of them. */
+static enum ota_status
+count_entry(struct run *r)
+{
+	if (r->nfiles + r->ndirs >= OTA_MAX_FILES)
+		return str_fail(r->err, r->errsz, OTA_E_TOO_LARGE, "the release "
+		    "has more than %d files and folders", OTA_MAX_FILES);
 	return OTA_OK;
 }
 
@@ -311,10 +370,10 @@ static enum ota_status
 add_file(struct run *r, const struct feed_entry *e)
 {
 	struct ufile *f, *grown;
+	enum ota_status st;
 
-	if (r->nfiles == OTA_MAX_FILES)
-		return str_fail(r->err, r->errsz, OTA_E_TOO_LARGE, "the release "
-		    "has more than %d files", OTA_MAX_FILES);
+	if ((st = count_entry(r)) != OTA_OK)
+		return st;
 	if ((grown = realloc(r->files, (r->nfiles + 1) * sizeof(*grown))) ==
 	    NULL)
 		return OTA_E_NOMEM;
@@ -335,7 +394,7 @@ add_file(struct run *r, const struct feed_entry *e)
 /* What one listing gave: files go to the run, folders are kept here. */
 struct listing {
 	struct run *r;
-	char *subs;			/* nsubs paths of FEED_MAX_PATH + 1 */
+	char **subs;			/* nsubs paths */
 	size_t nsubs;
 };
 
@@ -343,16 +402,32 @@ static enum ota_status
 on_entry(void *ctx, const struct feed_entry *e)
 {
 	struct listing *l = ctx;
-	char *grown;
+	enum ota_status st;
+	char **grown;
 
 	if (e->type == FEED_FILE)
 		return add_file(l->r, e);
-	if ((grown = realloc(l->subs, (l->nsubs + 1) * (FEED_MAX_PATH + 1))) ==
+	if ((st = count_entry(l->r)) != OTA_OK)
+		return st;
+	if ((grown = realloc(l->subs, (l->nsubs + 1) * sizeof(*grown))) ==
 	    NULL)
 		return OTA_E_NOMEM;
 	l->subs = grown;
-	memcpy(l->subs + l->nsubs++ * (FEED_MAX_PATH + 1), e->path,
-	    FEED_MAX_PATH + 1);
+	if ((l->subs[l->nsubs] = str_dup(e->path)) == NULL)
+		return OTA_E_NOMEM;
+	l->nsubs++;
+	l->r->ndirs++;
+	return OTA_OK;
+}
+
+/* The whole update's time ran out (with a clock; see ota_config). */
+static enum ota_status
+past_deadline(struct run *r)
+{
+	if (r->deadline != 0 && r->u->clock_s(r->u->clock_ctx) >= r->deadline)
+		return str_fail(r->err, r->errsz, OTA_E_TIMEOUT, "the update "
+		    "did not finish within %u s; what arrived is kept for the "
+		    "next run", r->u->total_timeout_s);
 	return OTA_OK;
 }
 
@@ -361,7 +436,7 @@ static enum ota_status
 list_dir(struct run *r, const char *tag, const char *dir, int depth)
 {
 	struct listing l = { r, NULL, 0 };
-	struct ota_response resp;
+	struct ota_response *resp;
 	struct buf url, body;
 	enum ota_status st;
 	char *u;
@@ -370,6 +445,8 @@ list_dir(struct run *r, const char *tag, const char *dir, int depth)
 	if (depth > UPDATE_MAX_DEPTH)
 		return str_fail(r->err, r->errsz, OTA_E_TOO_LARGE, "the release "
 		    "nests deeper than %d folders", UPDATE_MAX_DEPTH);
+	if ((st = past_deadline(r)) != OTA_OK)
+		return st;
 	buf_init(&url, FEED_MAX_URL);
 	if ((st = buf_addf(&url, "%s/contents/", r->cfg.api)) != OTA_OK ||
 	    (st = url_encode(&url, dir, true)) != OTA_OK ||
@@ -379,19 +456,23 @@ list_dir(struct run *r, const char *tag, const char *dir, int depth)
 		return str_fail(r->err, r->errsz, st, "listing URL of '%.200s' "
 		    "too long", dir);
 	u = buf_take(&url, &len);
+	/* On the heap: this recurses, and a device's stack is small. */
+	if ((resp = malloc(sizeof(*resp))) == NULL) {
+		free(u);
+		return OTA_E_NOMEM;
+	}
 	st = get_json(r, "the release listing", u, NULL, FEED_MAX_JSON, &body,
-	    &resp);
+	    resp);
+	free(resp);
 	free(u);
-	if (st == OTA_OK && resp.status == 304)
-		st = str_fail(r->err, r->errsz, OTA_E_PROTOCOL, "304 to an "
-		    "unconditional listing");
 	if (st == OTA_OK)
 		st = feed_listing_walk(body.data ? body.data : "", body.len,
 		    dir, FEED_MAX_ENTRIES, on_entry, &l, r->err, r->errsz);
 	buf_release(&body);
 	for (i = 0; st == OTA_OK && i < l.nsubs; i++)
-		st = list_dir(r, tag, l.subs + i * (FEED_MAX_PATH + 1),
-		    depth + 1);
+		st = list_dir(r, tag, l.subs[i], depth + 1);
+	for (i = 0; i < l.nsubs; i++)
+		free(l.subs[i]);
 	free(l.subs);
 	return st;
 }
@@ -499,6 +580,7 @@ fetch_file(struct run *r, struct ufile *f, struct ota_report *rep)
 	struct ota_request q;
 	enum ota_file_state state;
 	char why[256];
+	char dec[STR_U64_MAX];
 	struct sink s;
 	enum ota_status st = OTA_OK, rc;
 	uint64_t size;
@@ -537,8 +619,8 @@ fetch_file(struct run *r, struct ufile *f, struct ota_report *rep)
 			/* More bytes than the listing said: the server's
 			 * fault, as too few would be. */
 			st = str_fail(r->err, r->errsz, OTA_E_PROTOCOL, "'%.200s'"
-			    " is larger than the %llu bytes listed", f->path,
-			    (unsigned long long)f->size);
+			    " is larger than the %s bytes listed", f->path,
+			    str_u64(f->size, dec));
 		rep->files++;
 		rep->bytes += s.got;
 	}
@@ -558,6 +640,56 @@ fetch_file(struct run *r, struct ufile *f, struct ota_report *rep)
 	return so->stage_done(r->mod, f->rel);
 }
 
+static int
+by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct ufile *)a)->path,
+	    ((const struct ufile *)b)->path);
+}
+
+/*
+ * The staging key: the hex SHA-256 of the release's file list (paths,
+ * sizes and every digest a file is checked against), in path order.
+ */
+static enum ota_status
+stage_key(struct run *r, char out[65])
+{
+	const struct ota_crypto *c = r->u->c;
+	const struct manifest_file *mf;
+	unsigned char md[OTA_SHA256_LEN];
+	char d[STR_U64_MAX];
+	enum ota_status st;
+	void *h;
+	size_t i;
+
+	qsort(r->files, r->nfiles, sizeof(*r->files), by_path);
+	if ((st = c->hash_begin(c->ctx, OTA_HASH_SHA256, &h)) != OTA_OK)
+		return st;
+	for (i = 0; st == OTA_OK && i < r->nfiles; i++) {
+		const struct ufile *f = &r->files[i];
+
+		const char *size = str_u64(f->size, d);
+
+		mf = r->have_manifest ? manifest_find(&r->m, f->path) : NULL;
+		if ((st = c->hash_update(c->ctx, h, f->path,
+		    strlen(f->path) + 1)) == OTA_OK &&
+		    (st = c->hash_update(c->ctx, h, size, strlen(size) + 1)) ==
+		    OTA_OK &&
+		    (st = c->hash_update(c->ctx, h, f->sha, sizeof(f->sha))) ==
+		    OTA_OK && mf != NULL)
+			st = c->hash_update(c->ctx, h, mf->sha256,
+			    sizeof(mf->sha256));
+	}
+	if (st != OTA_OK) {
+		c->hash_abort(c->ctx, h);
+		return st;
+	}
+	if ((st = c->hash_end(c->ctx, h, md)) != OTA_OK)
+		return st;
+	str_hex(out, md, sizeof(md));
+	return OTA_OK;
+}
+
 /* Switches to the version staged whole (state.ready), on trial. */
 static enum ota_status
 commit_ready(struct run *r)
@@ -566,10 +698,20 @@ commit_ready(struct run *r)
 	enum ota_status st;
 
 	if ((st = so->commit(r->mod, r->state.ready, r->u->trial_seconds ?
-	    r->now + r->u->trial_seconds : 0, r->err, r->errsz)) != OTA_OK)
+	    r->now + r->u->trial_seconds : 0, r->err, r->errsz)) != OTA_OK) {
+		if (st != OTA_E_IO && st != OTA_E_NOMEM) {
+			/* Refused, not failed: staging is not trusted
+			 * again, and the next run starts afresh. */
+			so->state_get(r->mod, &r->state);
+			r->state.ready[0] = '\0';
+			r->state.stage_key[0] = '\0';
+			(void)!so->state_set(r->mod, &r->state);
+		}
 		return st;
+	}
 	so->state_get(r->mod, &r->state);
 	r->state.ready[0] = '\0';
+	r->state.stage_key[0] = '\0';
 	/* Left set, it names what runs: harmless, cleared next time. */
 	(void)!so->state_set(r->mod, &r->state);
 	return OTA_OK;
@@ -579,6 +721,7 @@ static enum ota_status
 install(struct run *r, const struct feed_release *rel,
     struct ota_report *rep)
 {
+	char key[sizeof(r->state.stage_key)];
 	enum ota_status st;
 	size_t i;
 
@@ -597,17 +740,25 @@ install(struct run *r, const struct feed_release *rel,
 		    rel->tag);
 	if (r->have_manifest && (st = check_against_manifest(r)) != OTA_OK)
 		return st;
-	if ((st = r->u->s->stage_begin(r->mod, rel->tag, r->err, r->errsz)) !=
+	/*
+	 * Staging holds what a run verified against this very file list;
+	 * a release changed under the same tag starts afresh, so no file
+	 * of another build (or one the list dropped) reaches main.
+	 */
+	if ((st = stage_key(r, key)) != OTA_OK)
+		return st;
+	if ((st = r->u->s->stage_begin(r->mod, rel->tag,
+	    strcmp(r->state.stage_key, key) != 0, r->err, r->errsz)) !=
 	    OTA_OK)
 		return st;
-	for (i = 0; i < r->nfiles && st == OTA_OK; i++) {
-		if (r->deadline != 0 &&
-		    r->u->clock_s(r->u->clock_ctx) >= r->deadline)
-			return str_fail(r->err, r->errsz, OTA_E_TIMEOUT, "the "
-			    "update did not finish within %u s; what arrived "
-			    "is kept for the next run", r->u->total_timeout_s);
-		st = fetch_file(r, &r->files[i], rep);
+	if (strcmp(r->state.stage_key, key) != 0) {
+		memcpy(r->state.stage_key, key, sizeof(r->state.stage_key));
+		if ((st = r->u->s->state_set(r->mod, &r->state)) != OTA_OK)
+			return st;
 	}
+	for (i = 0; i < r->nfiles && st == OTA_OK; i++)
+		if ((st = past_deadline(r)) == OTA_OK)
+			st = fetch_file(r, &r->files[i], rep);
 	if (st != OTA_OK)
 		return st;
 	/* Whole and verified: a power cut from here on is finished at the
@@ -619,12 +770,17 @@ install(struct run *r, const struct feed_release *rel,
 	return commit_ready(r);
 }
 
-/* Opens r's module in the storage and reads its record. */
+/*
+ * Reads r's config, then opens its module in the storage and reads its
+ * record. The config first: a mistyped module name creates nothing.
+ */
 static enum ota_status
 module_open(struct run *r)
 {
 	enum ota_status st;
 
+	if ((st = read_config(r)) != OTA_OK)
+		return st;
 	if ((st = r->u->s->open(r->u->s->ctx, r->module, &r->mod, r->err,
 	    r->errsz)) != OTA_OK) {
 		r->mod = NULL;
@@ -632,18 +788,6 @@ module_open(struct run *r)
 	}
 	r->u->s->state_get(r->mod, &r->state);
 	return OTA_OK;
-}
-
-/* Opens the module for r and reads its record and its config. */
-static enum ota_status
-run_open(struct run *r)
-{
-	enum ota_status st;
-
-	/* The config first: a mistyped module name creates nothing. */
-	if ((st = read_config(r)) != OTA_OK)
-		return st;
-	return module_open(r);
 }
 
 static void
@@ -661,6 +805,7 @@ run_close(struct run *r)
 	free(r->files);
 	if (r->have_manifest)
 		manifest_release(&r->m);
+	free(r);
 }
 
 /* True if tag is the version rolled back from before. */
@@ -674,7 +819,8 @@ is_rejected(const struct run *r, const char *tag)
 	    OTA_OK && v == POLICY_CURRENT;
 }
 
-static enum ota_status roll_back(struct run *r, const char *why);
+static enum ota_status end_trial(struct run *r, const char *why,
+    bool *rolled_back);
 
 static enum ota_status
 run_update(struct run *r, struct ota_report *rep)
@@ -689,16 +835,20 @@ run_update(struct run *r, struct ota_report *rep)
 	/* A trial past its deadline ends here too, not only at a start:
 	 * a device may run for weeks without one. */
 	if (r->state.trial && r->state.trial_deadline != 0 &&
-	    r->now >= r->state.trial_deadline && !r->check_only &&
-	    (st = roll_back(r, "not confirmed before the trial deadline")) !=
-	    OTA_OK)
-		return st;
+	    r->now >= r->state.trial_deadline && !r->check_only) {
+		if ((st = end_trial(r, "not confirmed before the trial "
+		    "deadline", &rep->rolled_back)) != OTA_OK)
+			return st;
+		if (rep->rolled_back)
+			(void)!str_copy(rep->rolled_back_from,
+			    sizeof(rep->rolled_back_from), r->state.rejected);
+	}
 	(void)!str_copy(rep->installed, sizeof(rep->installed),
 	    r->state.current);
 	if (r->state.backoff_until > r->now)
 		return str_fail(r->err, r->errsz, OTA_E_BUSY, "backing off "
-		    "for another %llds after a rate limit",
-		    (long long)(r->state.backoff_until - r->now));
+		    "for another %lds after a rate limit",
+		    (long)(r->state.backoff_until - r->now));
 	(void)!str_fmt(url, sizeof(url), "%s/releases/latest", r->cfg.api);
 	st = get_json(r, WHAT_LATEST, url,
 	    r->state.current[0] && r->state.etag[0] ? r->state.etag : NULL,
@@ -828,64 +978,94 @@ report(struct run *r, const char *event, const char *from, const char *to,
 	buf_release(&b);
 }
 
-static void
-run_init(struct run *r, struct ota_updater *u, const char *module,
+/* True if module can name a folder: one path component, printable. */
+static bool
+module_ok(const char *m)
+{
+	size_t n = strlen(m);
+
+	return n > 0 && n <= OTA_MAX_VERSION && strchr(m, '/') == NULL &&
+	    strchr(m, '\\') == NULL && strcmp(m, ".") != 0 &&
+	    strcmp(m, "..") != 0 && str_printable(m);
+}
+
+/*
+ * A run for one API call, on the heap (a device's stack is small).
+ * err may be NULL: the run then keeps its own line.
+ */
+static enum ota_status
+run_new(struct run **out, struct ota_updater *u, const char *module,
     int64_t now, char *err, size_t errsz)
 {
-	memset(r, 0, sizeof(*r));
+	struct run *r;
+
+	*out = NULL;
+	if (err != NULL && errsz > 0)
+		err[0] = '\0';
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return OTA_E_NOMEM;
 	r->u = u;
 	r->module = module;
 	r->now = now;
-	r->err = err;
-	r->errsz = errsz;
-	err[0] = '\0';
+	r->err = err != NULL && errsz > 0 ? err : r->ebuf;
+	r->errsz = err != NULL && errsz > 0 ? errsz : sizeof(r->ebuf);
+	if (module == NULL || !module_ok(module)) {
+		(void)!str_fail(r->err, r->errsz, OTA_E_INVALID, "'%.100s' "
+		    "cannot name a module (one folder name)", module ? module :
+		    "(null)");
+		free(r);
+		return OTA_E_INVALID;
+	}
+	*out = r;
+	return OTA_OK;
 }
 
 enum ota_status
 ota_update(struct ota_updater *u, const char *module, bool check_only,
     int64_t now, struct ota_report *rep, char *err, size_t errsz)
 {
-	struct run r;
+	struct run *r;
 	enum ota_status st;
 
-	run_init(&r, u, module, now, err, errsz);
-	r.check_only = check_only;
-	if (u->clock_s != NULL)
-		r.deadline = u->clock_s(u->clock_ctx) +
-		    (int64_t)u->total_timeout_s;
 	memset(rep, 0, sizeof(*rep));
-	if ((st = run_open(&r)) == OTA_OK)
-		st = run_update(&r, rep);
+	if ((st = run_new(&r, u, module, now, err, errsz)) != OTA_OK)
+		return st;
+	r->check_only = check_only;
+	if (u->clock_s != NULL)
+		r->deadline = u->clock_s(u->clock_ctx) +
+		    (int64_t)u->total_timeout_s;
+	if ((st = module_open(r)) == OTA_OK)
+		st = run_update(r, rep);
 	/* Not while backing off: the server asked for quiet. */
 	if (st != OTA_OK && st != OTA_E_BUSY)
-		report(&r, "failure", rep->installed, rep->offered, err);
+		report(r, "failure", rep->installed, rep->offered, r->err);
 	else if (rep->outcome == OTA_INSTALLED)
-		report(&r, "success", rep->installed, rep->offered, NULL);
-	if (r.mod != NULL) {
+		report(r, "success", rep->installed, rep->offered, NULL);
+	if (r->mod != NULL) {
 		/* Remember what happened, for status and the next check. */
-		u->s->state_get(r.mod, &r.state);
+		u->s->state_get(r->mod, &r->state);
 		if (st == OTA_OK) {
-			r.state.last_error[0] = '\0';
-			r.state.backoff_until = 0;
+			r->state.last_error[0] = '\0';
+			r->state.backoff_until = 0;
 			/*
 			 * A 304 means "as last time", which is only true of
 			 * an answer acted on: after a refusal (rejected,
 			 * older) the next answer must be read again.
 			 */
-			if (r.fresh)
-				(void)!str_copy(r.state.etag,
-				    sizeof(r.state.etag),
+			if (r->fresh)
+				(void)!str_copy(r->state.etag,
+				    sizeof(r->state.etag),
 				    rep->outcome == OTA_CURRENT ||
-				    rep->outcome == OTA_INSTALLED ? r.etag : "");
-			if (r.have_manifest)
-				r.state.metadata_floor = r.m.metadata_version;
+				    rep->outcome == OTA_INSTALLED ? r->etag : "");
+			if (r->have_manifest)
+				r->state.metadata_floor = r->m.metadata_version;
 		} else
-			(void)!str_copy(r.state.last_error,
-			    sizeof(r.state.last_error), err);
+			(void)!str_copy(r->state.last_error,
+			    sizeof(r->state.last_error), r->err);
 		if (!check_only || st != OTA_OK)
-			(void)!u->s->state_set(r.mod, &r.state);
+			(void)!u->s->state_set(r->mod, &r->state);
 	}
-	run_close(&r);
+	run_close(r);
 	return st;
 }
 
@@ -893,14 +1073,15 @@ enum ota_status
 ota_confirm(struct ota_updater *u, const char *module, char *err,
     size_t errsz)
 {
-	struct run r;
+	struct run *r;
 	enum ota_status st;
 
-	run_init(&r, u, module, 0, err, errsz);
-	if ((st = module_open(&r)) == OTA_OK &&
-	    (st = u->s->confirm(r.mod)) != OTA_OK)
-		st = str_fail(err, errsz, st, "cannot confirm %s", module);
-	run_close(&r);
+	if ((st = run_new(&r, u, module, 0, err, errsz)) != OTA_OK)
+		return st;
+	if ((st = module_open(r)) == OTA_OK &&
+	    (st = u->s->confirm(r->mod)) != OTA_OK)
+		st = str_fail(r->err, r->errsz, st, "cannot confirm %s", module);
+	run_close(r);
 	return st;
 }
 
@@ -923,24 +1104,44 @@ roll_back(struct run *r, const char *why)
 	(void)!str_copy(r->state.rejected, sizeof(r->state.rejected), from);
 	r->state.etag[0] = '\0';
 	(void)!r->u->s->state_set(r->mod, &r->state);
-	/* Without a readable config there is nobody to tell. */
-	if (read_config(r) == OTA_OK)
-		report(r, "rollback", from, r->state.current, why);
+	report(r, "rollback", from, r->state.current, why);
 	r->err[0] = '\0';
 	return OTA_OK;
+}
+
+/*
+ * A trial ran out unconfirmed: back to the previous version, or, for a
+ * first version (nothing to go back to), keep it, since a module that
+ * cannot roll back must not stop updating either.
+ */
+static enum ota_status
+end_trial(struct run *r, const char *why, bool *rolled_back)
+{
+	enum ota_status st;
+
+	*rolled_back = false;
+	if (r->state.previous_slot[0] == '\0') {
+		if ((st = r->u->s->confirm(r->mod)) == OTA_OK)
+			r->u->s->state_get(r->mod, &r->state);
+		return st;
+	}
+	if ((st = roll_back(r, why)) == OTA_OK)
+		*rolled_back = true;
+	return st;
 }
 
 enum ota_status
 ota_rollback(struct ota_updater *u, const char *module, char *err,
     size_t errsz)
 {
-	struct run r;
+	struct run *r;
 	enum ota_status st;
 
-	run_init(&r, u, module, 0, err, errsz);
-	if ((st = module_open(&r)) == OTA_OK)
-		st = roll_back(&r, "rolled back by the operator");
-	run_close(&r);
+	if ((st = run_new(&r, u, module, 0, err, errsz)) != OTA_OK)
+		return st;
+	if ((st = module_open(r)) == OTA_OK)
+		st = roll_back(r, "rolled back by the operator");
+	run_close(r);
 	return st;
 }
 
@@ -981,30 +1182,31 @@ enum ota_status
 ota_started(struct ota_updater *u, const char *module, unsigned max_starts,
     int64_t now, bool *rolled_back, char *err, size_t errsz)
 {
-	struct run r;
+	struct run *r;
 	enum ota_status st, boot = OTA_OK;
 	char why[200];
 	bool must = false;
 
 	*rolled_back = false;
-	run_init(&r, u, module, now, err, errsz);
-	if ((st = module_open(&r)) != OTA_OK)
+	if ((st = run_new(&r, u, module, now, err, errsz)) != OTA_OK)
+		return st;
+	if ((st = module_open(r)) != OTA_OK)
 		goto out;
 	/* A failed switch is said, but the start still counts. */
-	if ((boot = boot_commit(&r)) != OTA_OK)
-		(void)!str_copy(why, sizeof(why), err);
-	if ((st = u->s->trial_start(r.mod, max_starts, now, &must)) ==
+	if ((boot = boot_commit(r)) != OTA_OK)
+		(void)!str_copy(why, sizeof(why), r->err);
+	if ((st = u->s->trial_start(r->mod, max_starts, now, &must)) ==
 	    OTA_OK && must) {
-		u->s->state_get(r.mod, &r.state);
-		if ((st = roll_back(&r, "not confirmed in time: too many "
-		    "starts or past the trial deadline")) == OTA_OK)
-			*rolled_back = true;
+		u->s->state_get(r->mod, &r->state);
+		st = end_trial(r, "not confirmed in time: too many starts or "
+		    "past the trial deadline", rolled_back);
 	}
 	if (st == OTA_OK && boot != OTA_OK)
-		st = str_fail(err, errsz, boot, "the release staged before "
-		    "could not be switched to; the next update will: %s", why);
+		st = str_fail(r->err, r->errsz, boot, "the release staged "
+		    "before could not be switched to; the next update will: "
+		    "%s", why);
 out:
-	run_close(&r);
+	run_close(r);
 	return st;
 }
 
@@ -1012,14 +1214,15 @@ enum ota_status
 ota_state_get(struct ota_updater *u, const char *module,
     struct ota_state *out, char *err, size_t errsz)
 {
-	struct run r;
+	struct run *r;
 	enum ota_status st;
 
-	run_init(&r, u, module, 0, err, errsz);
-	if ((st = module_open(&r)) == OTA_OK)
-		*out = r.state;
+	if ((st = run_new(&r, u, module, 0, err, errsz)) != OTA_OK)
+		return st;
+	if ((st = module_open(r)) == OTA_OK)
+		*out = r->state;
 	else
 		memset(out, 0, sizeof(*out));
-	run_close(&r);
+	run_close(r);
 	return st;
 }

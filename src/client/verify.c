@@ -107,12 +107,12 @@ check(const struct ota_crypto *c, void **h, size_t len, const char *want,
 enum ota_status
 verify_end(struct verify *v, char *err, size_t errsz)
 {
+	char d1[STR_U64_MAX], d2[STR_U64_MAX];
 	enum ota_status st = OTA_OK;
 
 	if (v->got != v->size)
-		st = str_fail(err, errsz, OTA_E_PROTOCOL, "%llu of %llu bytes "
-		    "arrived", (unsigned long long)v->got,
-		    (unsigned long long)v->size);
+		st = str_fail(err, errsz, OTA_E_PROTOCOL, "%s of %s bytes "
+		    "arrived", str_u64(v->got, d1), str_u64(v->size, d2));
 	if (st == OTA_OK && v->sha1 != NULL)
 		st = check(v->c, &v->sha1, OTA_SHA1_LEN, v->git_sha1,
 		    "the Git blob id", err, errsz);
@@ -134,6 +134,7 @@ enum ota_status
 verify_release(const struct manifest *m, const struct verify_file *files,
     size_t n, char *err, size_t errsz)
 {
+	char d1[STR_U64_MAX], d2[STR_U64_MAX];
 	struct verify_file *sorted;
 	enum ota_status st = OTA_OK;
 	size_t i;
@@ -142,8 +143,9 @@ verify_release(const struct manifest *m, const struct verify_file *files,
 		return str_fail(err, errsz, OTA_E_INVALID, "the release has no "
 		    "files: refusing to install an empty release");
 	if (n != m->nfiles)
-		return str_fail(err, errsz, OTA_E_CHANGED, "the feed lists %zu "
-		    "files, the signed manifest %zu", n, m->nfiles);
+		return str_fail(err, errsz, OTA_E_CHANGED, "the feed lists %lu "
+		    "files, the signed manifest %lu", (unsigned long)n,
+		    (unsigned long)m->nfiles);
 	if ((sorted = malloc(n * sizeof(*sorted))) == NULL)
 		return OTA_E_NOMEM;
 	memcpy(sorted, files, n * sizeof(*sorted));
@@ -156,10 +158,10 @@ verify_release(const struct manifest *m, const struct verify_file *files,
 			    "'%.200s'", sorted[i].path, m->files[i].path);
 		else if (sorted[i].size != m->files[i].size)
 			st = str_fail(err, errsz, OTA_E_CHANGED, "'%.200s' is "
-			    "%llu bytes in the feed, %llu in the signed "
+			    "%s bytes in the feed, %s in the signed "
 			    "manifest", sorted[i].path,
-			    (unsigned long long)sorted[i].size,
-			    (unsigned long long)m->files[i].size);
+			    str_u64(sorted[i].size, d1),
+			    str_u64(m->files[i].size, d2));
 	}
 	free(sorted);
 	return st;

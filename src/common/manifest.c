@@ -23,7 +23,8 @@
  * second of two duplicate keys, would see unsigned content); a schema
  * check before the signature (it would process unauthenticated input
  * further than needed and tell an attacker which field failed); printf's
- * %llu for the signed integers (newlib-nano's printf has no long long).
+ * long long conversion for the signed integers (newlib-nano's printf has
+ * none).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -238,14 +239,15 @@ files_valid(const struct manifest *m, char *err, size_t errsz)
 	if (m->files == NULL || m->nfiles == 0 ||
 	    m->nfiles > MANIFEST_MAX_FILES)
 		return str_fail(err, errsz, OTA_E_INVALID, "a release lists 1 to "
-		    "%d files, not %zu", MANIFEST_MAX_FILES, m->nfiles);
+		    "%d files, not %lu", MANIFEST_MAX_FILES,
+		    (unsigned long)m->nfiles);
 	for (i = 0; i < m->nfiles; i++) {
 		const struct manifest_file *f = &m->files[i];
 
 		if (f->path == NULL || !manifest_path_valid(f->path))
 			return str_fail(err, errsz, OTA_E_INVALID,
-			    "files[%zu].path is not a normalised relative "
-			    "path", i);
+			    "files[%lu].path is not a normalised relative "
+			    "path", (unsigned long)i);
 		if (f->size > (uint64_t)MANIFEST_MAX_INT)
 			return str_fail(err, errsz, OTA_E_INVALID,
 			    "%s: size is out of range", f->path);
@@ -917,7 +919,7 @@ decode_file(const struct json *j, size_t o, size_t i,
 	enum ota_status st;
 	char what[32];
 
-	(void)!str_fmt(what, sizeof(what), "files[%zu]", i);
+	(void)!str_fmt(what, sizeof(what), "files[%lu]", (unsigned long)i);
 	if ((st = fields_exact(j, o, file_fields, NELEM(file_fields), what,
 	    err, errsz)) != OTA_OK ||
 	    (st = get_string(j, o, what, "path", &f->path, err, errsz)) !=
@@ -1021,7 +1023,7 @@ manifest_time_str(int64_t t, char out[MANIFEST_TIME_MAX])
 		days--;
 	}
 	civil_from_days(days, &y, &mo, &d);
-	/* No %lld: newlib-nano's printf does not have it. */
+	/* No long long conversion: newlib-nano's printf does not have it. */
 	ys = str_u64(y < 0 ? 0 - (uint64_t)y : (uint64_t)y, num);
 	pad = 4 - (int)strlen(ys);
 	(void)!str_fmt(out, MANIFEST_TIME_MAX,

@@ -262,7 +262,7 @@ stage_tree(struct storage *st, const struct tree *t)
 	size_t i;
 	int fd;
 
-	if ((rc = storage_stage_begin(st, t->version, err, sizeof(err))) !=
+	if ((rc = storage_stage_begin(st, t->version, false, err, sizeof(err))) !=
 	    OTA_OK)
 		child_fail("stage_begin", rc, err);
 	for (i = 0; i < t->n; i++) {

@@ -251,6 +251,9 @@ listing_main(const struct rel *r, const char *app, const char *extra,
 }
 
 /* The signed envelope of r, metadata version mv, signed by k. */
+/* The repository manifests name: the configured one, unless a test lies. */
+static const char *manifest_repo = "o/r";
+
 static void
 manifest_of(const struct rel *r, uint64_t mv, struct sign_key *k,
     int64_t expires, struct buf *out)
@@ -268,7 +271,7 @@ manifest_of(const struct rel *r, uint64_t mv, struct sign_key *k,
 	assert_int_equal(hash_hex(HASH_SHA256, UTIL, mf[1].size,
 	    mf[1].sha256), OTA_OK);
 	memset(&m, 0, sizeof(m));
-	m.repo = (char *)"o/r";
+	m.repo = (char *)manifest_repo;
 	m.tag = m.version = (char *)r->tag;
 	m.channel = (char *)"stable";
 	m.metadata_version = mv;
@@ -851,6 +854,12 @@ tampered_manifest(void **state)
 	set(mpath, 0, NULL, b.data, b.len, 0);
 	buf_release(&b);
 	REFUSED(out, &v1, EXIT_VERIFY, "the manifest is for 1.0.0");
+
+	/* Validly signed by the same key, for another repository. */
+	manifest_repo = "o/other";
+	serve(&v2, 2);
+	manifest_repo = "o/r";
+	REFUSED(out, &v1, EXIT_VERIFY, "for repository o/other");
 
 	serve(&v2, 2);
 	git_sha("x\n", 2, sha);

@@ -115,6 +115,24 @@ releases(void **state)
 	    "\"manifest_url\":\"file:///etc/passwd\"}}", &r), OTA_E_PROTOCOL);
 }
 
+/* A release answer of more JSON values than a release has is refused
+ * before its tokens are allocated. */
+static void
+release_token_cap(void **state)
+{
+	struct feed_release r;
+	char *text = malloc(4 * (FEED_MAX_TOKENS + 8));
+	size_t len, i;
+
+	(void)state;
+	len = (size_t)sprintf(text, "{\"tag_name\":\"1.0.0\",\"x\":[");
+	for (i = 0; i < FEED_MAX_TOKENS; i++)
+		len += (size_t)sprintf(text + len, "%s0", i ? "," : "");
+	(void)sprintf(text + len, "]}");
+	assert_int_equal(release(text, &r), OTA_E_PROTOCOL);
+	free(text);
+}
+
 static enum ota_status
 listing(const char *text, const char *dir, struct feed_entry *e, size_t max,
     size_t *n)
@@ -244,6 +262,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(config_files),
 		cmocka_unit_test(releases),
+		cmocka_unit_test(release_token_cap),
 		cmocka_unit_test(listings),
 		cmocka_unit_test(listing_hostile),
 		cmocka_unit_test(listing_cap),

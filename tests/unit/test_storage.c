@@ -189,7 +189,7 @@ stage_tree(struct storage *st, const char *version, const struct file *f)
 {
 	char err[256];
 
-	assert_int_equal(storage_stage_begin(st, version, err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, version, false, err, sizeof(err)),
 	    OTA_OK);
 	for (; f->path != NULL; f++)
 		stage_one(st, f->path, f->text);
@@ -393,7 +393,7 @@ stale_staging(void **state)
 	stage_tree(st, "2.0.0", tree_b);
 	stage_one(st, "stale.py", "old\n");
 	/* An interrupted download of 2.0.0 resumes: its files stay. */
-	assert_int_equal(storage_stage_begin(st, "2.0.0", err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, "2.0.0", false, err, sizeof(err)),
 	    OTA_OK);
 	snprintf(p, sizeof(p), "%s/.ota/staging/2.0.0/stale.py", mod);
 	assert_true(exists(p));
@@ -407,16 +407,16 @@ stale_staging(void **state)
 	assert_int_equal(storage_commit(st, "3.0.0", 0, err, sizeof(err)),
 	    OTA_OK);
 	assert_tree(mainp, tree_c);		/* no stale.py */
-	assert_int_equal(storage_stage_begin(st, "../x", err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, "../x", false, err, sizeof(err)),
 	    OTA_E_INVALID);
-	assert_int_equal(storage_stage_begin(st, ".hidden", err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, ".hidden", false, err, sizeof(err)),
 	    OTA_E_INVALID);
-	assert_int_equal(storage_stage_begin(st, "", err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, "", false, err, sizeof(err)),
 	    OTA_E_INVALID);
-	assert_int_equal(storage_stage_begin(st, "1\n", err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, "1\n", false, err, sizeof(err)),
 	    OTA_E_INVALID);
 	/* A tag with spaces and '#' is a fine name. */
-	assert_int_equal(storage_stage_begin(st, "release 1+a#b", err,
+	assert_int_equal(storage_stage_begin(st, "release 1+a#b", false, err,
 	    sizeof(err)), OTA_OK);
 	storage_free(st);
 }
@@ -434,7 +434,7 @@ resume_part(void **state)
 	/* Without stage_begin there is nothing to stage into. */
 	assert_int_equal(storage_stage_file(st, "a.py", &fd, &have),
 	    OTA_E_INVALID);
-	assert_int_equal(storage_stage_begin(st, "2.0.0", err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, "2.0.0", false, err, sizeof(err)),
 	    OTA_OK);
 	assert_int_equal(storage_stage_query(st, "lib/a.py", &fs, &size),
 	    OTA_OK);
@@ -448,7 +448,7 @@ resume_part(void **state)
 	/* The next run: same version, the .part is 10 bytes. */
 	assert_int_equal(storage_open(&st, root, "m", err, sizeof(err)),
 	    OTA_OK);
-	assert_int_equal(storage_stage_begin(st, "2.0.0", err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, "2.0.0", false, err, sizeof(err)),
 	    OTA_OK);
 	assert_int_equal(storage_stage_query(st, "lib/a.py", &fs, &size),
 	    OTA_OK);
@@ -499,7 +499,7 @@ hostile_paths(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(storage_stage_begin(st, "2.0.0", err, sizeof(err)),
+	assert_int_equal(storage_stage_begin(st, "2.0.0", false, err, sizeof(err)),
 	    OTA_OK);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		print_message("path %zu\n", i);

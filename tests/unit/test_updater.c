@@ -106,6 +106,7 @@ struct fake_dev {
 	unsigned opens, files_open;
 	unsigned commits, discards, rollbacks, trial_starts, slotseq;
 	bool fail_commit;		/* one shot: a power cut at commit */
+	unsigned fresh_stages;		/* stage_begin(fresh) calls */
 };
 
 /* A staged file handle: its path, looked up on each use. */
@@ -476,18 +477,22 @@ dev_state_set(void *m, const struct ota_state *in)
 	d->state.backoff_until = in->backoff_until;
 	memcpy(d->state.rejected, in->rejected, sizeof(d->state.rejected));
 	memcpy(d->state.ready, in->ready, sizeof(d->state.ready));
+	memcpy(d->state.stage_key, in->stage_key, sizeof(d->state.stage_key));
 	return OTA_OK;
 }
 
 static enum ota_status
-dev_stage_begin(void *m, const char *version, char *err, size_t errsz)
+dev_stage_begin(void *m, const char *version, bool fresh, char *err,
+    size_t errsz)
 {
 	struct fake_dev *d = m;
 
 	assert_true(d->open);
 	if (version[0] == '\0' || strchr(version, '/') != NULL)
 		return str_fail(err, errsz, OTA_E_INVALID, "bad version");
-	if (strcmp(d->state.staged, version) != 0) {
+	if (fresh)
+		d->fresh_stages++;
+	if (fresh || strcmp(d->state.staged, version) != 0) {
 		tree_free(&d->staging);
 		assert_int_equal(str_copy(d->state.staged,
 		    sizeof(d->state.staged), version), OTA_OK);
@@ -1671,6 +1676,82 @@ overall_deadline(void **state)
 	assert_slot(&f->dev.current, v1, 2);
 }
 
+/*
+ * A release changed under the same tag while a download was half done:
+ * what was staged for the old file list is dropped (a file done before,
+ * and one the new list no longer has), and main gets exactly the new one.
+ */
+static void
+retagged_release(void **state)
+{
+	static struct rfile retag[] = {
+		{ "main/app.py", v2_app, sizeof(v2_app) },
+		{ "main/new.py", v1_util, sizeof(v1_util) },
+	};
+	struct fixture *f = *state;
+	const struct sfile *s;
+	struct ota_report rep;
+	char util[512];
+
+	publish(f, "v1.0.0", "\"e1\"", v1, 2);
+	raw_url(util, sizeof(util), "v1.0.0", "main/lib/util.py");
+	f->net.cut_url = xdup(util);
+	f->net.cut_after = 100;
+	assert_int_equal(update(f, NOW, &rep), OTA_E_PROTOCOL);
+	s = must(tree_find(&f->dev.staging, "app.py"), "app.py");
+	assert_true(s->done);
+	assert_int_equal(f->dev.fresh_stages, 1);
+	/* The same run again resumes: same list, same staging. */
+	f->net.cut_url = xdup(util);
+	f->net.cut_after = 200;
+	assert_int_equal(update(f, NOW + 10, &rep), OTA_E_PROTOCOL);
+	assert_int_equal(f->dev.fresh_stages, 1);
+
+	net_free(&f->net);
+	publish(f, "v1.0.0", "\"e2\"", retag, 2);
+	assert_int_equal(update(f, NOW + 20, &rep), OTA_OK);
+	assert_int_equal(rep.outcome, OTA_INSTALLED);
+	assert_int_equal(f->dev.fresh_stages, 2);
+	assert_slot(&f->dev.current, retag, 2);
+}
+
+/*
+ * A first version has nothing to roll back to: when its trial runs out
+ * it is kept (confirmed), and the module goes on updating.
+ */
+static void
+first_trial_ends(void **state)
+{
+	struct fixture *f = *state;
+	struct ota_report rep;
+	bool rolled;
+
+	ota_updater_free(f->u);
+	f->cfg.trial_seconds = 600;
+	assert_int_equal(ota_updater_new(&f->u, &f->cfg), OTA_OK);
+	install_v1(f);
+	assert_true(f->dev.state.trial);
+	assert_int_equal(ota_started(f->u, MODULE, 1, NOW + 1, &rolled,
+	    f->err, sizeof(f->err)), OTA_OK);
+	assert_int_equal(ota_started(f->u, MODULE, 1, NOW + 2, &rolled,
+	    f->err, sizeof(f->err)), OTA_OK);
+	assert_false(rolled);
+	assert_false(f->dev.state.trial);
+	assert_string_equal(f->dev.state.current, "v1.0.0");
+	/* The next release installs. */
+	publish(f, "v1.1.0", "\"e2\"", v2, 2);
+	assert_int_equal(update(f, NOW + 700, &rep), OTA_OK);
+	assert_int_equal(rep.outcome, OTA_INSTALLED);
+	/* And a first version past its deadline, seen by an update. */
+	f->dev.state.previous_slot[0] = '\0';
+	f->dev.state.previous[0] = '\0';
+	publish(f, "v1.2.0", "\"e3\"", v1, 2);
+	assert_int_equal(update(f, NOW + 700 + 601, &rep), OTA_OK);
+	assert_false(rep.rolled_back);
+	assert_int_equal(rep.outcome, OTA_INSTALLED);
+	assert_string_equal(f->dev.state.current, "v1.2.0");
+}
+
 /* Nothing moves while a version is on trial; rollback needs a target. */
 static void
 trial_blocks(void **state)
@@ -1837,6 +1918,8 @@ main(void)
 		T(rate_limited),
 		T(resume),
 		T(resume_range_ignored),
+		T(retagged_release),
+		T(first_trial_ends),
 		T(rollback_rejects),
 		T(retry_rejected),
 		T(kept_newer),
