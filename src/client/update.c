@@ -262,6 +262,9 @@ read_config(struct run *r)
 		return OTA_E_NOMEM;
 	st = r->u->s->read_config(r->u->s->ctx, r->module, text,
 	    FEED_MAX_CONFIG, &len, r->err, r->errsz);
+	/* A module without a config is a local mistake, not "no release". */
+	if (st == OTA_E_NOTFOUND)
+		st = OTA_E_INVALID;
 	if (st == OTA_OK)
 		st = feed_config_parse(text, len, &r->cfg, r->err, r->errsz);
 	free(text);

@@ -1803,9 +1803,19 @@ no_config(void **state)
 
 	free(f->dev.config);
 	f->dev.config = NULL;
-	assert_int_equal(update(f, NOW, &rep), OTA_E_NOTFOUND);
+	/* Invalid (exit 1), not "no release" (exit 3): the device's own
+	 * mistake must not look like the server's answer. */
+	assert_int_equal(update(f, NOW, &rep), OTA_E_INVALID);
 	assert_int_equal(f->dev.opens, 0);
 	assert_int_equal(f->net.nreqs, 0);
+	assert_int_equal(ota_confirm(f->u, MODULE, f->err, sizeof(f->err)),
+	    OTA_E_INVALID);
+	assert_int_equal(f->dev.opens, 0);
+	assert_int_equal(ota_confirm(f->u, "../x", f->err, sizeof(f->err)),
+	    OTA_E_INVALID);
+	assert_int_equal(update_with(f, f->u, NOW, &rep), OTA_E_INVALID);
+	assert_int_equal(ota_update(f->u, MODULE, false, NOW, &rep, NULL, 0),
+	    OTA_E_INVALID);
 }
 
 /* 8. Every ops struct is required. */
