@@ -76,8 +76,9 @@ cmd_update_usage(void)
 "      --timeout S         give up on a server silent for S seconds\n"
 "                          (default 30)\n"
 "\n"
-"Exit status: 0 done or up to date, 3 no release, 4 rate limited (backing\n"
-"off), 5 token refused, 6 network down or timed out, 7 server error,\n"
+"Exit status: 0 done or up to date, 3 no release, 4 busy (rate limited\n"
+"and backing off, or another ota holds the module), 5 token refused,\n"
+"6 network down or timed out, 7 server error,\n"
 "8 verification failed, 9 rolled back by --health-cmd, 1 anything else,\n"
 "2 usage.\n");
 }
