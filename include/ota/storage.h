@@ -15,7 +15,14 @@
  *  - after commit the new version is on trial until confirm; rollback
  *    returns to the previous version in one step;
  *  - paths come from a feed, checked by the core, and are checked again
- *    here: relative, normalised, no "..", no control byte.
+ *    here: relative, normalised, no "..", no control byte; they are
+ *    case-sensitive ("App.py" and "app.py" are two files: a FAT-backed
+ *    implementation must refuse the second, not merge them);
+ *  - the record's storage-owned fields say what is true: stage_begin
+ *    sets "staged"; commit sets "current" (and "previous" to what ran),
+ *    clears "staged" and starts the trial; confirm ends it; rollback
+ *    swaps back and ends it; the core relies on these to decide;
+ *  - state_get cannot fail: keep the record in memory while m is open.
  * A module handle ("m") is for one thread at a time.
  */
 #ifndef OTA_STORAGE_H_PUBLIC
