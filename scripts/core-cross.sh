@@ -79,8 +79,8 @@ main(void)
 	static const struct ota_transport t;
 	static const struct ota_storage s;
 	static const struct ota_crypto c;
-	struct ota_config cfg = { &t, &s, &c, OTA_NO_DOWNGRADE, 0, false,
-	    NULL };
+	struct ota_config cfg = { .transport = &t, .storage = &s,
+	    .crypto = &c };
 	struct ota_updater *u;
 	struct ota_report rep;
 	struct ota_state st;
@@ -99,7 +99,7 @@ main(void)
 }
 EOC
 # shellcheck disable=SC2086
-$CC $cflags -Wno-missing-field-initializers -c "$out/image.c" -o "$out/image.o"
+$CC $cflags -c "$out/image.c" -o "$out/image.o"
 $CC -mcpu=cortex-m4 -mthumb --specs=nano.specs --specs=nosys.specs \
     -Wl,--gc-sections -o "$out/image.elf" "$out/image.o" \
     "$out/libotacore.a" 2>"$out/link.log" || {

@@ -108,6 +108,11 @@ struct ota_storage {
 	enum ota_status (*stage_query)(void *m, const char *path,
 	    enum ota_file_state *state, uint64_t *size);
 	/*
+	 * Bytes that staging may still take (before stage_begin too).
+	 * NULL if the storage cannot tell: nothing is checked then.
+	 */
+	enum ota_status (*free_space)(void *m, uint64_t *bytes);
+	/*
 	 * Opens path's partial file for writing and reading back; *have is
 	 * the bytes it holds (resume from there). OTA_E_EXISTS if the file
 	 * is done; OTA_E_FORBIDDEN for a path that is not relative and

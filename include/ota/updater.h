@@ -52,6 +52,8 @@ struct ota_config {
 					 * 0: no deadline */
 	bool retry_rejected;		/* install a version rolled back
 					 * before (default: wait for a newer) */
+	uint64_t max_release_bytes;	/* a release's files together;
+					 * 0: 1 GiB */
 	const char *user_agent;		/* NULL: "ota/<version>"; copied */
 	unsigned connect_timeout_s;	/* per request; 0: 15 s */
 	unsigned read_timeout_s;	/* no byte for this long; 0: 30 s */

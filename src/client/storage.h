@@ -133,6 +133,10 @@ __attribute__((warn_unused_result))
 enum ota_status storage_stage_begin(struct storage *st, const char *version,
     bool fresh, char *err, size_t errsz);
 
+/* Bytes an unprivileged writer may still put where staging lives. */
+__attribute__((warn_unused_result))
+enum ota_status storage_free_space(struct storage *st, uint64_t *bytes);
+
 /*
  * Opens <path>.part in the staging tree for appending and reading back
  * (a resumed file is verified again), creating missing

@@ -112,6 +112,12 @@ p_stage_begin(void *m, const char *version, bool fresh, char *err,
 }
 
 static enum ota_status
+p_free_space(void *m, uint64_t *bytes)
+{
+	return storage_free_space(m, bytes);
+}
+
+static enum ota_status
 p_stage_query(void *m, const char *path, enum ota_file_state *state,
     uint64_t *size)
 {
@@ -256,6 +262,7 @@ ota_storage_posix_new(struct ota_storage **out, const char *root)
 	p->ops.state_set = p_state_set;
 	p->ops.stage_begin = p_stage_begin;
 	p->ops.stage_query = p_stage_query;
+	p->ops.free_space = p_free_space;
 	p->ops.stage_open = p_stage_open;
 	p->ops.file_write = p_file_write;
 	p->ops.file_read = p_file_read;

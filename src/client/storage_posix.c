@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "client/storage.h"
@@ -972,6 +973,17 @@ storage_state_set(struct storage *st, const struct ota_state *in)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return state_write(st, &r);
+}
+
+enum ota_status
+storage_free_space(struct storage *st, uint64_t *bytes)
+{
+	struct statvfs sv;
+
+	if (statvfs(st->staging, &sv) != 0)
+		return ota_status_from_errno(errno);
+	*bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return OTA_OK;
 }
 
 enum ota_status

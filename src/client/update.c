@@ -35,6 +35,7 @@
 #define UPDATE_MAX_UA 128
 #define UPDATE_MAX_BACKOFF 86400	/* a rate limit waits at most a day */
 #define UPDATE_MAX_TRIAL (10LL * 365 * 86400)
+#define UPDATE_MAX_RELEASE (1024ULL * 1024 * 1024)	/* default cap */
 #define WHAT_LATEST "the latest release"
 
 struct ota_updater {
@@ -44,6 +45,7 @@ struct ota_updater {
 	enum ota_downgrade downgrade;
 	int64_t trial_seconds;
 	bool retry_rejected;
+	uint64_t max_release_bytes;
 	unsigned connect_timeout_s, read_timeout_s, total_timeout_s;
 	int64_t (*clock_s)(void *);
 	void *clock_ctx;
@@ -114,6 +116,8 @@ ota_updater_new(struct ota_updater **out, const struct ota_config *cfg)
 	u->downgrade = cfg->downgrade;
 	u->trial_seconds = cfg->trial_seconds;
 	u->retry_rejected = cfg->retry_rejected;
+	u->max_release_bytes = cfg->max_release_bytes ?
+	    cfg->max_release_bytes : UPDATE_MAX_RELEASE;
 	u->connect_timeout_s = cfg->connect_timeout_s ? cfg->connect_timeout_s :
 	    UPDATE_CONNECT_TIMEOUT;
 	u->read_timeout_s = cfg->read_timeout_s ? cfg->read_timeout_s :
@@ -720,6 +724,45 @@ commit_ready(struct run *r)
 	return OTA_OK;
 }
 
+/*
+ * The release fits: under the configured cap as a whole, and what is
+ * still to come under the free space of the staging area (checked before
+ * the first byte, not found out at the last).
+ */
+static enum ota_status
+room_for(struct run *r)
+{
+	const struct ota_storage *so = r->u->s;
+	char d1[STR_U64_MAX], d2[STR_U64_MAX];
+	enum ota_file_state fs;
+	uint64_t total = 0, need = 0, have, space;
+	enum ota_status st;
+	size_t i;
+
+	for (i = 0; i < r->nfiles; i++) {
+		if (r->files[i].size > r->u->max_release_bytes - total)
+			return str_fail(r->err, r->errsz, OTA_E_TOO_LARGE, "the "
+			    "release is larger than the %s bytes allowed",
+			    str_u64(r->u->max_release_bytes, d1));
+		total += r->files[i].size;
+		if ((st = so->stage_query(r->mod, r->files[i].rel, &fs,
+		    &have)) != OTA_OK)
+			return st;
+		if (fs != OTA_FILE_DONE && have < r->files[i].size)
+			need += r->files[i].size - have;
+	}
+	if (so->free_space == NULL)
+		return OTA_OK;
+	if ((st = so->free_space(r->mod, &space)) != OTA_OK)
+		return str_fail(r->err, r->errsz, st, "cannot tell the free "
+		    "space for staging");
+	if (need > space)
+		return str_fail(r->err, r->errsz, OTA_E_TOO_LARGE, "the release "
+		    "needs %s more bytes, only %s are free", str_u64(need, d1),
+		    str_u64(space, d2));
+	return OTA_OK;
+}
+
 static enum ota_status
 install(struct run *r, const struct feed_release *rel,
     struct ota_report *rep)
@@ -759,6 +802,8 @@ install(struct run *r, const struct feed_release *rel,
 		if ((st = r->u->s->state_set(r->mod, &r->state)) != OTA_OK)
 			return st;
 	}
+	if ((st = room_for(r)) != OTA_OK)
+		return st;
 	for (i = 0; i < r->nfiles && st == OTA_OK; i++)
 		if ((st = past_deadline(r)) == OTA_OK)
 			st = fetch_file(r, &r->files[i], rep);

@@ -346,6 +346,7 @@ fresh_device(void **state)
 {
 	struct ota_state s;
 	struct storage *st = NULL;
+	uint64_t space;
 	char err[256];
 	unsigned did;
 
@@ -354,6 +355,9 @@ fresh_device(void **state)
 	    OTA_OK);
 	assert_int_equal(storage_recover(st, &did, err, sizeof(err)), OTA_OK);
 	assert_int_equal(did, 0);
+	/* The file system's own figure, before anything is staged. */
+	assert_int_equal(storage_free_space(st, &space), OTA_OK);
+	assert_true(space > 0);
 	storage_state_get(st, &s);
 	assert_string_equal(s.current, "");
 	assert_false(exists(mainp));

@@ -107,6 +107,7 @@ struct fake_dev {
 	unsigned commits, discards, rollbacks, trial_starts, slotseq;
 	bool fail_commit;		/* one shot: a power cut at commit */
 	unsigned fresh_stages;		/* stage_begin(fresh) calls */
+	uint64_t space;			/* free_space; UINT64_MAX: plenty */
 };
 
 /* A staged file handle: its path, looked up on each use. */
@@ -497,6 +498,16 @@ dev_stage_begin(void *m, const char *version, bool fresh, char *err,
 		assert_int_equal(str_copy(d->state.staged,
 		    sizeof(d->state.staged), version), OTA_OK);
 	}
+	return OTA_OK;
+}
+
+static enum ota_status
+dev_free_space(void *m, uint64_t *bytes)
+{
+	struct fake_dev *d = m;
+
+	assert_true(d->open);
+	*bytes = d->space;
 	return OTA_OK;
 }
 
@@ -937,6 +948,7 @@ setup(void **state)
 	assert_string_equal(id, "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0");
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
+	f->dev.space = UINT64_MAX;
 	f->t.ctx = &f->net;
 	f->t.get = net_get;
 	f->s = (struct ota_storage){
@@ -948,6 +960,7 @@ setup(void **state)
 		.state_set = dev_state_set,
 		.stage_begin = dev_stage_begin,
 		.stage_query = dev_stage_query,
+		.free_space = dev_free_space,
 		.stage_open = dev_stage_open,
 		.file_write = dev_file_write,
 		.file_read = dev_file_read,
@@ -1752,6 +1765,43 @@ first_trial_ends(void **state)
 	assert_string_equal(f->dev.state.current, "v1.2.0");
 }
 
+/*
+ * A release too big for the configured cap, or for the free space left
+ * (counting what is staged already), is refused before a byte of it is
+ * downloaded; with room, it installs.
+ */
+static void
+no_room(void **state)
+{
+	struct fixture *f = *state;
+	struct ota_report rep;
+	char app[512], util[512];
+
+	publish(f, "v1.0.0", "\"e1\"", v1, 2);
+	raw_url(app, sizeof(app), "v1.0.0", "main/app.py");
+	raw_url(util, sizeof(util), "v1.0.0", "main/lib/util.py");
+	f->dev.space = sizeof(v1_app) + sizeof(v1_util) - 1;
+	assert_int_equal(update(f, NOW, &rep), OTA_E_TOO_LARGE);
+	assert_non_null(strstr(f->err, "5300 more bytes, only 5299 are free"));
+	assert_int_equal(reqs_to(f, app) + reqs_to(f, util), 0);
+	assert_int_equal(f->dev.commits, 0);
+
+	ota_updater_free(f->u);
+	f->dev.space = UINT64_MAX;
+	f->cfg.max_release_bytes = sizeof(v1_app);
+	assert_int_equal(ota_updater_new(&f->u, &f->cfg), OTA_OK);
+	assert_int_equal(update(f, NOW + 1, &rep), OTA_E_TOO_LARGE);
+	assert_non_null(strstr(f->err, "larger than the 5000 bytes allowed"));
+	assert_int_equal(reqs_to(f, app) + reqs_to(f, util), 0);
+
+	ota_updater_free(f->u);
+	f->cfg.max_release_bytes = 0;
+	assert_int_equal(ota_updater_new(&f->u, &f->cfg), OTA_OK);
+	f->dev.space = sizeof(v1_app) + sizeof(v1_util);
+	assert_int_equal(update(f, NOW + 2, &rep), OTA_OK);
+	assert_int_equal(rep.outcome, OTA_INSTALLED);
+}
+
 /* Nothing moves while a version is on trial; rollback needs a target. */
 static void
 trial_blocks(void **state)
@@ -1930,6 +1980,7 @@ main(void)
 		T(resume_range_ignored),
 		T(retagged_release),
 		T(first_trial_ends),
+		T(no_room),
 		T(rollback_rejects),
 		T(retry_rejected),
 		T(kept_newer),
