@@ -22,9 +22,9 @@ extern "C" {
  * OTA_E_UNSUPPORTED (libcurl older than 7.88, or its init failed).
  */
 __attribute__((warn_unused_result))
-enum ota_status ota_transport_curl_new(struct ota_transport **t);
+OTA_API enum ota_status ota_transport_curl_new(struct ota_transport **t);
 /* Calls t->free(t->ctx) and frees t. Accepts NULL. */
-void ota_transport_free(struct ota_transport *t);
+OTA_API void ota_transport_free(struct ota_transport *t);
 
 /*
  * A POSIX storage for the modules under root (the device's root, which
@@ -33,12 +33,12 @@ void ota_transport_free(struct ota_transport *t);
  * module at once.
  */
 __attribute__((warn_unused_result))
-enum ota_status ota_storage_posix_new(struct ota_storage **s,
+OTA_API enum ota_status ota_storage_posix_new(struct ota_storage **s,
     const char *root);
-void ota_storage_free(struct ota_storage *s);
+OTA_API void ota_storage_free(struct ota_storage *s);
 
 /* OpenSSL's libcrypto (3.0 or later). Static; never NULL. */
-const struct ota_crypto *ota_crypto_libcrypto(void);
+OTA_API const struct ota_crypto *ota_crypto_libcrypto(void);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,17 @@
 extern "C" {
 #endif
 
+/*
+ * Marks libota's public functions: the only symbols libota.so exports
+ * (it is built with -fvisibility=hidden; scripts/check-symbols.sh checks
+ * that every exported symbol starts with "ota_").
+ */
+#if defined(__GNUC__)
+#define OTA_API __attribute__((visibility("default")))
+#else
+#define OTA_API
+#endif
+
 enum ota_status {
 	OTA_OK = 0,
 	OTA_E_INVALID,		/* malformed input */
@@ -34,14 +45,14 @@ enum ota_status {
 };
 
 /* A short lower-case description of st; never NULL, static storage. */
-const char *ota_status_str(enum ota_status st);
+OTA_API const char *ota_status_str(enum ota_status st);
 
 /*
  * The status for a failed system call's errno: missing → NOTFOUND, denied
  * or read-only → FORBIDDEN, name too long → TOO_LARGE, no memory → NOMEM,
  * anything else → IO.
  */
-enum ota_status ota_status_from_errno(int e);
+OTA_API enum ota_status ota_status_from_errno(int e);
 
 #ifdef __cplusplus
 }

@@ -91,9 +91,9 @@ struct ota_report {
 
 /* OTA_E_INVALID without transport, storage or crypto; OTA_E_NOMEM. */
 __attribute__((warn_unused_result))
-enum ota_status ota_updater_new(struct ota_updater **out,
+OTA_API enum ota_status ota_updater_new(struct ota_updater **out,
     const struct ota_config *cfg);
-void ota_updater_free(struct ota_updater *u);
+OTA_API void ota_updater_free(struct ota_updater *u);
 
 /*
  * Checks module's feed and, unless check_only, installs a newer release
@@ -106,13 +106,13 @@ void ota_updater_free(struct ota_updater *u);
  * reported to our server when it is the feed (best effort).
  */
 __attribute__((warn_unused_result))
-enum ota_status ota_update(struct ota_updater *u, const char *module,
+OTA_API enum ota_status ota_update(struct ota_updater *u, const char *module,
     bool check_only, int64_t now, struct ota_report *rep, char *err,
     size_t errsz);
 
 /* The version on trial stays. */
 __attribute__((warn_unused_result))
-enum ota_status ota_confirm(struct ota_updater *u, const char *module,
+OTA_API enum ota_status ota_confirm(struct ota_updater *u, const char *module,
     char *err, size_t errsz);
 
 /*
@@ -121,7 +121,7 @@ enum ota_status ota_confirm(struct ota_updater *u, const char *module,
  * reported. OTA_E_NOTFOUND if there is no previous version.
  */
 __attribute__((warn_unused_result))
-enum ota_status ota_rollback(struct ota_updater *u, const char *module,
+OTA_API enum ota_status ota_rollback(struct ota_updater *u, const char *module,
     char *err, size_t errsz);
 
 /*
@@ -130,16 +130,16 @@ enum ota_status ota_rollback(struct ota_updater *u, const char *module,
  * ota_rollback) and *rolled_back is set.
  */
 __attribute__((warn_unused_result))
-enum ota_status ota_started(struct ota_updater *u, const char *module,
+OTA_API enum ota_status ota_started(struct ota_updater *u, const char *module,
     unsigned max_starts, int64_t now, bool *rolled_back, char *err,
     size_t errsz);
 
 /* The module's record. */
 __attribute__((warn_unused_result))
-enum ota_status ota_state_get(struct ota_updater *u, const char *module,
+OTA_API enum ota_status ota_state_get(struct ota_updater *u, const char *module,
     struct ota_state *out, char *err, size_t errsz);
 
-const char *ota_outcome_str(enum ota_outcome o);
+OTA_API const char *ota_outcome_str(enum ota_outcome o);
 
 #ifdef __cplusplus
 }

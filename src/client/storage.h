@@ -125,9 +125,10 @@ enum ota_status storage_state_set(struct storage *st,
  * Starts (or resumes) staging version: staging of any other version is
  * removed (D12: stale files never reach the installed tree), files of this
  * one are kept for resuming, unless fresh (they belong to another build
- * of the same version: a re-tagged release). version: 1..STORAGE_MAX_VERSION printable
- * bytes, no '/', not starting with '.' (OTA_E_INVALID otherwise). A trial
- * may be running: only storage_commit waits for its end.
+ * of the same version: a re-tagged release). version:
+ * 1..STORAGE_MAX_VERSION printable bytes, no '/', not starting with '.'
+ * (OTA_E_INVALID otherwise). A trial may be running: only storage_commit
+ * waits for its end.
  */
 __attribute__((warn_unused_result))
 enum ota_status storage_stage_begin(struct storage *st, const char *version,

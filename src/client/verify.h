@@ -30,9 +30,9 @@ struct verify {
 };
 
 /*
- * Starts checking a file of exactly size bytes, digests through c; git_sha1 (40 hex) and
- * sha256 (64 hex) may be NULL, but not both: a file nobody vouches for is
- * not installed. OTA_E_INVALID for a malformed digest, OTA_E_NOMEM.
+ * Starts checking a file of exactly size bytes, digests through c;
+ * git_sha1 (40 hex) and sha256 (64 hex) may be NULL, but not both: a file
+ * nobody vouches for is not installed. OTA_E_INVALID for a malformed digest, OTA_E_NOMEM.
  */
 __attribute__((warn_unused_result))
 enum ota_status verify_begin(struct verify *v, const struct ota_crypto *c,
