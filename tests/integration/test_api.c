@@ -316,26 +316,12 @@ api_chunked(const char *method, const char *target, const char *auth,
 	free(head);
 }
 
-/* Frees r, then fails with the message (no leak on a failure path). */
-__attribute__((format(printf, 2, 3)))
-static void
-fail_free(struct http_resp *r, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tl_resp_free(r);
-	fail_msg("%s", msg);
-}
 
 static void
 expect_status(struct http_resp *r, int want, const char *what)
 {
 	if (r->status != want)
-		fail_free(r, "%s: status %d, want %d; head:\n%s\nbody: %.*s",
+		tl_fail_free(r, "%s: status %d, want %d; head:\n%s\nbody: %.*s",
 		    what, r->status, want, r->head ? r->head : "(none)",
 		    (int)(r->body_len < 600 ? r->body_len : 600),
 		    r->body ? (const char *)r->body : "");
@@ -349,43 +335,13 @@ json_of(struct http_resp *r)
 
 	if (tl_header(r, "Content-Type", v, sizeof(v)) == NULL ||
 	    strncmp(v, "application/json", 16) != 0)
-		fail_free(r, "%d answer is not JSON (Content-Type %s): %.600s",
+		tl_fail_free(r, "%d answer is not JSON (Content-Type %s): %.600s",
 		    r->status, tl_header(r, "Content-Type", v, sizeof(v)) ?
 		    v : "none", r->body ? (const char *)r->body : "");
 	j = cJSON_ParseWithLength((const char *)r->body, r->body_len);
 	if (j == NULL)
-		fail_free(r, "not JSON: %.600s", (const char *)r->body);
+		tl_fail_free(r, "not JSON: %.600s", (const char *)r->body);
 	return j;
-}
-
-static const char *
-jstr(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsString(v))
-		fail_msg("\"%s\" is not a string", key);
-	return v->valuestring;
-}
-
-static double
-jnum(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsNumber(v))
-		fail_msg("\"%s\" is not a number", key);
-	return v->valuedouble;
-}
-
-static bool
-jbool(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsBool(v))
-		fail_msg("\"%s\" is not a boolean", key);
-	return cJSON_IsTrue(v);
 }
 
 /* Asserts status want with a JSON error object whose message contains
@@ -399,10 +355,10 @@ expect_error(struct http_resp *r, int want, const char *needle,
 
 	expect_status(r, want, what);
 	j = json_of(r);
-	FMT(msg, sizeof(msg), "%s", jstr(j, "message"));
+	FMT(msg, sizeof(msg), "%s", tl_jstr(j, "message"));
 	cJSON_Delete(j);
 	if (needle != NULL && strstr(msg, needle) == NULL)
-		fail_free(r, "%s: message '%s' lacks '%s'", what, msg, needle);
+		tl_fail_free(r, "%s: message '%s' lacks '%s'", what, msg, needle);
 }
 
 /* PUT /api/v1/blobs with p[n]; asserts 201 and the digest; hex out. */
@@ -416,8 +372,8 @@ upload(const void *p, size_t n, char hex[65])
 	api("PUT", "/api/v1/blobs", tok_publish, NULL, p, n, &r);
 	expect_status(&r, 201, "PUT /api/v1/blobs");
 	j = json_of(&r);
-	assert_string_equal(jstr(j, "sha256"), hex);
-	assert_true(jnum(j, "size") == (double)n);
+	assert_string_equal(tl_jstr(j, "sha256"), hex);
+	assert_true(tl_jnum(j, "size") == (double)n);
 	cJSON_Delete(j);
 	tl_resp_free(&r);
 }
@@ -486,7 +442,7 @@ publish(const char *repo, const char *tag, const char *files,
 	expect_status(&r, 201, json);
 	j = json_of(&r);
 	tl_resp_free(&r);
-	assert_string_equal(jstr(j, "tag_name"), tag);
+	assert_string_equal(tl_jstr(j, "tag_name"), tag);
 	return j;
 }
 
@@ -527,7 +483,7 @@ assert_latest(const char *repo, const char *tag)
 		return;
 	}
 	j = get_json(target);
-	assert_string_equal(jstr(j, "tag_name"), tag);
+	assert_string_equal(tl_jstr(j, "tag_name"), tag);
 	cJSON_Delete(j);
 }
 
@@ -604,8 +560,8 @@ test_blob_chunked(void **state)
 	api_chunked("PUT", "/api/v1/blobs", tok_publish, p, n, sizes, &r);
 	expect_status(&r, 201, "chunked PUT /api/v1/blobs");
 	j = json_of(&r);
-	assert_string_equal(jstr(j, "sha256"), hex);
-	assert_true(jnum(j, "size") == (double)n);
+	assert_string_equal(tl_jstr(j, "sha256"), hex);
+	assert_true(tl_jnum(j, "size") == (double)n);
 	cJSON_Delete(j);
 	tl_resp_free(&r);
 	assert_blob_file(hex, p, n);
@@ -629,8 +585,8 @@ test_blob_empty(void **state)
 	api_chunked("PUT", "/api/v1/blobs", tok_publish, "", 0, sizes, &r);
 	expect_status(&r, 201, "empty chunked PUT");
 	j = json_of(&r);
-	assert_string_equal(jstr(j, "sha256"), hex);
-	assert_true(jnum(j, "size") == 0);
+	assert_string_equal(tl_jstr(j, "sha256"), hex);
+	assert_true(tl_jnum(j, "size") == 0);
 	cJSON_Delete(j);
 	tl_resp_free(&r);
 }
@@ -669,13 +625,13 @@ test_publish_and_read_back(void **state)
 	upload_str(notes, hnotes);
 	FMT(files, sizeof(files), "fw.bin=%s,docs/notes.txt=%s", hfw, hnotes);
 	j = publish("acme/pub", "1.0.0", files, "");
-	assert_string_equal(jstr(j, "repository"), "acme/pub");
-	assert_string_equal(jstr(j, "channel"), "stable");
-	assert_false(jbool(j, "draft"));
-	assert_false(jbool(j, "prerelease"));
-	assert_false(jbool(j, "yanked"));
-	assert_true(jnum(j, "metadata_version") >= 1);
-	assert_int_equal(strlen(jstr(j, "manifest_sha256")), 64);
+	assert_string_equal(tl_jstr(j, "repository"), "acme/pub");
+	assert_string_equal(tl_jstr(j, "channel"), "stable");
+	assert_false(tl_jbool(j, "draft"));
+	assert_false(tl_jbool(j, "prerelease"));
+	assert_false(tl_jbool(j, "yanked"));
+	assert_true(tl_jnum(j, "metadata_version") >= 1);
+	assert_int_equal(strlen(tl_jstr(j, "manifest_sha256")), 64);
 	cJSON_Delete(j);
 
 	assert_latest("acme/pub", "1.0.0");
@@ -689,7 +645,7 @@ test_publish_and_read_back(void **state)
 	cJSON_Delete(j);
 	assert_latest("acme/pub", "1.1.0");
 	t = get_tag("acme/pub", "1.1.0");
-	assert_string_equal(jstr(t, "body"), "what changed");
+	assert_string_equal(tl_jstr(t, "body"), "what changed");
 	cJSON_Delete(t);
 }
 
@@ -707,16 +663,16 @@ test_publish_flags(void **state)
 
 	/* a pre-release is listed but never the latest */
 	j = publish("acme/flags", "1.1.0", files, ",\"prerelease\":true");
-	assert_true(jbool(j, "prerelease"));
+	assert_true(tl_jbool(j, "prerelease"));
 	cJSON_Delete(j);
 	assert_latest("acme/flags", "1.0.0");
 	t = get_tag("acme/flags", "1.1.0");
-	assert_true(jbool(t, "prerelease"));
+	assert_true(tl_jbool(t, "prerelease"));
 	cJSON_Delete(t);
 
 	/* a draft is hidden */
 	j = publish("acme/flags", "1.2.0", files, ",\"draft\":true");
-	assert_true(jbool(j, "draft"));
+	assert_true(tl_jbool(j, "draft"));
 	cJSON_Delete(j);
 	assert_latest("acme/flags", "1.0.0");
 	get("/repos/acme/flags/releases/tags/1.2.0", &r);
@@ -725,12 +681,12 @@ test_publish_flags(void **state)
 
 	/* another channel is not stable's latest */
 	j = publish("acme/flags", "2.0.0", files, ",\"channel\":\"beta\"");
-	assert_string_equal(jstr(j, "channel"), "beta");
+	assert_string_equal(tl_jstr(j, "channel"), "beta");
 	cJSON_Delete(j);
 	assert_latest("acme/flags", "1.0.0");
 	t = get_tag("acme/flags", "2.0.0");
-	assert_string_equal(jstr(t, "target_commitish"), "beta");
-	assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(t, "ota"),
+	assert_string_equal(tl_jstr(t, "target_commitish"), "beta");
+	assert_string_equal(tl_jstr(cJSON_GetObjectItemCaseSensitive(t, "ota"),
 	    "channel"), "beta");
 	cJSON_Delete(t);
 }
@@ -1083,7 +1039,7 @@ test_promote_yank_unyank(void **state)
 	j = publish("acme/chan", "1.1.0", files, "");
 	cJSON_Delete(j);
 	j = publish("acme/chan", "1.2.0", files, "");
-	top = jnum(j, "metadata_version");
+	top = tl_jnum(j, "metadata_version");
 	cJSON_Delete(j);
 	assert_latest("acme/chan", "1.2.0");
 
@@ -1092,16 +1048,16 @@ test_promote_yank_unyank(void **state)
 	    &r);
 	expect_status(&r, 200, "promote to beta");
 	j = json_of(&r);
-	assert_string_equal(jstr(j, "channel"), "beta");
-	mv = jnum(j, "metadata_version");
+	assert_string_equal(tl_jstr(j, "channel"), "beta");
+	mv = tl_jnum(j, "metadata_version");
 	assert_true(mv > top);
 	top = mv;
 	cJSON_Delete(j);
 	tl_resp_free(&r);
 	assert_latest("acme/chan", "1.1.0");
 	j = get_tag("acme/chan", "1.2.0");
-	assert_string_equal(jstr(j, "target_commitish"), "beta");
-	assert_true(jnum(cJSON_GetObjectItemCaseSensitive(j, "ota"),
+	assert_string_equal(tl_jstr(j, "target_commitish"), "beta");
+	assert_true(tl_jnum(cJSON_GetObjectItemCaseSensitive(j, "ota"),
 	    "metadata_version") == mv);
 	cJSON_Delete(j);
 
@@ -1109,7 +1065,7 @@ test_promote_yank_unyank(void **state)
 	change("acme/chan", "1.1.0", "yank", NULL, &r);
 	expect_status(&r, 200, "yank");
 	j = json_of(&r);
-	assert_true(jbool(j, "yanked"));
+	assert_true(tl_jbool(j, "yanked"));
 	cJSON_Delete(j);
 	tl_resp_free(&r);
 	assert_latest("acme/chan", "1.0.0");
@@ -1118,7 +1074,7 @@ test_promote_yank_unyank(void **state)
 	change("acme/chan", "1.1.0", "unyank", NULL, &r);
 	expect_status(&r, 200, "unyank");
 	j = json_of(&r);
-	assert_false(jbool(j, "yanked"));
+	assert_false(tl_jbool(j, "yanked"));
 	cJSON_Delete(j);
 	tl_resp_free(&r);
 	assert_latest("acme/chan", "1.1.0");
@@ -1127,8 +1083,8 @@ test_promote_yank_unyank(void **state)
 	change("acme/chan", "1.2.0", "promote", NULL, &r);
 	expect_status(&r, 200, "promote without a body");
 	j = json_of(&r);
-	assert_string_equal(jstr(j, "channel"), "stable");
-	assert_true(jnum(j, "metadata_version") > top);
+	assert_string_equal(tl_jstr(j, "channel"), "stable");
+	assert_true(tl_jnum(j, "metadata_version") > top);
 	cJSON_Delete(j);
 	tl_resp_free(&r);
 	assert_latest("acme/chan", "1.2.0");
@@ -1141,7 +1097,7 @@ test_promote_yank_unyank(void **state)
 	    &r);
 	expect_status(&r, 200, "promote a draft");
 	j = json_of(&r);
-	assert_false(jbool(j, "draft"));
+	assert_false(tl_jbool(j, "draft"));
 	cJSON_Delete(j);
 	tl_resp_free(&r);
 	assert_latest("acme/chan", "1.3.0");
@@ -1194,13 +1150,13 @@ test_wrong_method(void **state)
 		    strcmp(cases[i].method, "GET") ? "{}" : NULL,
 		    strcmp(cases[i].method, "GET") ? 2 : 0, &r);
 		if (r.status != 404 && r.status != 405)
-			fail_free(&r, "%s: %d, want 404 or 405 (JSON); body: "
+			tl_fail_free(&r, "%s: %d, want 404 or 405 (JSON); body: "
 			    "%.300s", what, r.status, (const char *)r.body);
 		expect_error(&r, r.status, NULL, what);
 		/* RFC 9110 §15.5.6: a 405 MUST list the allowed methods */
 		if (r.status == 405 &&
 		    tl_header(&r, "Allow", v, sizeof(v)) == NULL)
-			fail_free(&r, "%s: 405 without Allow", what);
+			tl_fail_free(&r, "%s: 405 without Allow", what);
 		tl_resp_free(&r);
 	}
 	assert_latest("acme/meth", NULL);

@@ -81,17 +81,6 @@ static struct tree tree_a, tree_b;
 static char base[PATH_MAX], root[PATH_MAX + 16], mod[PATH_MAX + 32];
 static char mainp[PATH_MAX + 48], logpath[PATH_MAX + 16];
 
-/* splitmix64, as test_crash.c. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static void
 tree_add(struct tree *t, const char *path, size_t len, unsigned seed)
 {
@@ -316,7 +305,7 @@ child_run(uint64_t seed)
 				child_fail("commit", rc, err);
 			continue;
 		}
-		switch (rng_next(&seed) % 3) {
+		switch (tl_rng_next(&seed) % 3) {
 		case 0:
 			if ((rc = storage_confirm(st)) != OTA_OK)
 				child_fail("confirm", rc, "");
@@ -432,7 +421,7 @@ check_round(uint64_t *seed, bool fallback, struct tally *t, char *why,
 	else
 		t->b++;
 	/* The next operation succeeds, and leaves a whole module. */
-	if (rng_next(seed) % 2 == 0)
+	if (tl_rng_next(seed) % 2 == 0)
 		rc = storage_confirm(st);
 	else {
 		rc = storage_rollback(st, err, sizeof(err));
@@ -486,7 +475,7 @@ kill_apply_at_random(void **state)
 	for (i = 0; i < CRASH_TIMED_RUNS; i++) {
 		module_reset();
 		t0 = tl_now();
-		run_to_end(rng_next(&seed));
+		run_to_end(tl_rng_next(&seed));
 		times[i] = tl_now() - t0;
 		if (!check_round(&seed, false, &t, why, sizeof(why)))
 			fail_msg("after a whole run: %s", why);
@@ -503,7 +492,7 @@ kill_apply_at_random(void **state)
 
 	t0 = tl_now();
 	for (round = 0; round < rounds; round++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = tl_rng_next(&seed);
 		long delay_us = (long)(r % (uint64_t)(median * CRASH_SPAN *
 		    1e6 + 1));
 		struct timespec ts = { delay_us / 1000000,
@@ -521,7 +510,7 @@ kill_apply_at_random(void **state)
 				ts.tv_nsec = delay_us * 1000;
 			}
 		}
-		child_seed = rng_next(&seed);
+		child_seed = tl_rng_next(&seed);
 		pid = spawn(child_seed);
 		if (round % ADOPT_EVERY != 0 && round % 4 == 1) {
 			/*
@@ -572,7 +561,7 @@ kill_apply_at_random(void **state)
 	assert_int_equal(t.torn, 0);
 
 	/* The module still takes a whole run. */
-	run_to_end(rng_next(&seed));
+	run_to_end(tl_rng_next(&seed));
 	assert_true(check_round(&seed, false, &t, why, sizeof(why)));
 
 	/* The check can fail: a file of the current tree changed. */

@@ -18,57 +18,6 @@
 
 #include "testlib.h"
 
-struct run {
-	int status;		/* exit code, or -1 if killed */
-	char out[16384];
-	char err[16384];
-};
-
-static void
-read_all(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	size_t r = f ? fread(buf, 1, n - 1, f) : 0;
-
-	buf[r] = '\0';
-	if (f)
-		fclose(f);
-}
-
-/* Runs ota with args (NULL-terminated), up to 10 s, capturing output. */
-static void
-run_ota(struct run *r, const char *const *args)
-{
-	char tmp[256], o[300], e[300];
-	const char *argv[32];
-	int n = 0, st, i;
-	pid_t pid;
-
-	assert_int_equal(tl_mkdtemp(tmp, sizeof(tmp)), 0);
-	snprintf(o, sizeof(o), "%s/out", tmp);
-	snprintf(e, sizeof(e), "%s/err", tmp);
-	argv[n++] = tl_ota_bin();
-	for (i = 0; args[i] != NULL; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if ((pid = fork()) == 0) {
-		dup2(open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
-		dup2(open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	for (i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) == 0; i++)
-		usleep(10000);
-	if (i == 1000) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	read_all(o, r->out, sizeof(r->out));
-	read_all(e, r->err, sizeof(r->err));
-	tl_rmtree(tmp);
-}
-
 static int
 count_lines(const char *s)
 {
@@ -82,22 +31,22 @@ count_lines(const char *s)
 static void
 version_and_help(void **state)
 {
-	struct run r;
+	struct tl_run r;
 
-	run_ota(&r, (const char *[]){ "--version", NULL });
+	tl_ota_capture(&r, (const char *[]){ "--version", NULL });
 	assert_int_equal(r.status, 0);
 	assert_true(strncmp(r.out, "ota ", 4) == 0);
-	run_ota(&r, (const char *[]){ "help", NULL });
+	tl_ota_capture(&r, (const char *[]){ "help", NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "serve"));
-	run_ota(&r, (const char *[]){ "help", "serve", NULL });
+	tl_ota_capture(&r, (const char *[]){ "help", "serve", NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "--catalog"));
-	run_ota(&r, (const char *[]){ "serve", "--help", NULL });
+	tl_ota_capture(&r, (const char *[]){ "serve", "--help", NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "--port"));
 	assert_non_null(strstr(r.out, "--gate"));
-	run_ota(&r, (const char *[]){ NULL });
+	tl_ota_capture(&r, (const char *[]){ NULL });
 	assert_int_equal(r.status, 2);
 }
 
@@ -118,22 +67,22 @@ usage_errors(void **state)
 		{ "nope", NULL },
 		{ "help", "nope", NULL },
 	};
-	struct run r;
+	struct tl_run r;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		run_ota(&r, bad[i]);
+		tl_ota_capture(&r, bad[i]);
 		assert_int_equal(r.status, 2);
 		/* one clear line, naming the culprit */
 		assert_int_equal(count_lines(r.err), 1);
 		assert_int_equal(r.out[0], '\0');
 	}
-	run_ota(&r, bad[0]);
+	tl_ota_capture(&r, bad[0]);
 	assert_non_null(strstr(r.err, "'--bogus'"));
-	run_ota(&r, bad[1]);
+	tl_ota_capture(&r, bad[1]);
 	assert_non_null(strstr(r.err, "'bogus'"));
 	/* a value given as its own argument: the message names the flag */
-	run_ota(&r, (const char *[]){ "serve", "--idle-timeout", "0", NULL });
+	tl_ota_capture(&r, (const char *[]){ "serve", "--idle-timeout", "0", NULL });
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "--idle-timeout"));
 	assert_non_null(strstr(r.err, "'0'"));
@@ -142,9 +91,9 @@ usage_errors(void **state)
 static void
 bad_catalog_fails(void **state)
 {
-	struct run r;
+	struct tl_run r;
 
-	run_ota(&r, (const char *[]){ "serve", "-b", "127.0.0.1", "-p", "0",
+	tl_ota_capture(&r, (const char *[]){ "serve", "-b", "127.0.0.1", "-p", "0",
 	    "-d", "/nonexistent/catalog", NULL });
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "/nonexistent/catalog"));
@@ -187,12 +136,12 @@ port_in_use_fails(void **state)
 {
 	char base[256], cat[300], port[8];
 	struct tl_server s;
-	struct run r;
+	struct tl_run r;
 
 	assert_int_equal(tl_fixture(base, sizeof(base), cat, sizeof(cat)), 0);
 	assert_int_equal(tl_server_start(&s, cat, NULL), 0);
 	snprintf(port, sizeof(port), "%u", (unsigned)s.port);
-	run_ota(&r, (const char *[]){ "serve", "-b", "127.0.0.1", "-p", port,
+	tl_ota_capture(&r, (const char *[]){ "serve", "-b", "127.0.0.1", "-p", port,
 	    "-d", cat, NULL });
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, port));

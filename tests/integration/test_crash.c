@@ -48,17 +48,6 @@
 static unsigned char ver_a[CRASH_FILE_SIZE], ver_b[CRASH_FILE_SIZE];
 static unsigned char readback[CRASH_FILE_SIZE + 1];
 
-/* splitmix64: small, seedable, good enough to pick delays and contents. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /*
  * Self-describing content: every 64-byte line reads "ota-crash version X
  * line NNNNNN" padded with the version letter, so a torn file shows which
@@ -102,7 +91,7 @@ child_run(const char *target, const char *root, uint64_t seed, int progress)
 	if (blobstore_open(&bs, root) != OTA_OK)
 		child_die("blobstore_open");
 	for (i = 0;; i++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = tl_rng_next(&seed);
 		size_t n = 1 + (size_t)(r % CRASH_BLOB_MAX), k;
 
 		if (fsatomic_write(target, (r >> 32) & 1 ? ver_b : ver_a,
@@ -116,7 +105,7 @@ child_run(const char *target, const char *root, uint64_t seed, int progress)
 			memset(blob, 'a' + (int)(n / 1000), n);
 		} else {
 			for (k = 0; k < n; k++)
-				blob[k] = (unsigned char)rng_next(&seed);
+				blob[k] = (unsigned char)tl_rng_next(&seed);
 		}
 		if (blobstore_put_mem(bs, blob, n, hex) != OTA_OK)
 			child_die("blobstore_put_mem");
@@ -229,7 +218,7 @@ kill_at_random(void **state)
 	blobstore_free(bs);
 
 	for (round = 0; round < rounds; round++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = tl_rng_next(&seed);
 		struct timespec delay;
 		int pfd[2], status, temps, left = 0;
 		ssize_t n;
@@ -240,7 +229,7 @@ kill_at_random(void **state)
 		assert_true((pid = fork()) >= 0);
 		if (pid == 0) {
 			close(pfd[0]);
-			child_run(target, root, rng_next(&seed), pfd[1]);
+			child_run(target, root, tl_rng_next(&seed), pfd[1]);
 		}
 		close(pfd[1]);
 		delay.tv_sec = 0;

@@ -293,20 +293,6 @@ describe(const struct dev *d, char *buf, size_t bufsz)
 	return buf;
 }
 
-/* Frees r, then fails with the message (no leak on a failure path). */
-__attribute__((format(printf, 2, 3)))
-static void
-fail_free(struct http_resp *r, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tl_resp_free(r);
-	fail_msg("%s", msg);
-}
 
 /* The answer is a 200 with exactly m, as the device needs it. */
 static void
@@ -315,15 +301,15 @@ assert_image(struct http_resp *r, const struct img *m, const char *what)
 	char v[128];
 
 	if (r->status != 200)
-		fail_free(r, "%s: status %d, want 200 with the image; head:\n"
+		tl_fail_free(r, "%s: status %d, want 200 with the image; head:\n"
 		    "%s", what, r->status, r->head ? r->head : "(none)");
 	if (tl_header(r, "Content-Length", v, sizeof(v)) == NULL)
-		fail_free(r, "%s: no Content-Length (the device says -101)",
+		tl_fail_free(r, "%s: no Content-Length (the device says -101)",
 		    what);
 	assert_int_equal(strtoull(v, NULL, 10), m->n);
 	assert_int_equal(tl_header_count(r, "Content-Length"), 1);
 	if (r->body_len != m->n || memcmp(r->body, m->p, m->n) != 0)
-		fail_free(r, "%s: body is %zu bytes, not the %zu of the image",
+		tl_fail_free(r, "%s: body is %zu bytes, not the %zu of the image",
 		    what, r->body_len, m->n);
 	assert_non_null(tl_header(r, "x-MD5", v, sizeof(v)));
 	assert_string_equal(v, m->md5);
@@ -356,7 +342,7 @@ expect_304(const char *target, const struct dev *d)
 
 	esp_get(target, d, &r);
 	if (r.status != 304)
-		fail_free(&r, "GET %s as %s: status %d, want 304; head:\n%s",
+		tl_fail_free(&r, "GET %s as %s: status %d, want 304; head:\n%s",
 		    target, describe(d, desc, sizeof(desc)), r.status,
 		    r.head ? r.head : "(none)");
 	assert_int_equal(r.body_len, 0);
@@ -372,7 +358,7 @@ expect_status(const char *target, const struct dev *d, int want)
 
 	esp_get(target, d, &r);
 	if (r.status != want)
-		fail_free(&r, "GET %s as %s: status %d, want %d; head:\n%s",
+		tl_fail_free(&r, "GET %s as %s: status %d, want %d; head:\n%s",
 		    target, describe(d, desc, sizeof(desc)), r.status, want,
 		    r.head ? r.head : "(none)");
 	assert_non_null(tl_header(&r, "Content-Length", v, sizeof(v)));
@@ -791,7 +777,7 @@ test_range(void **state)
 	publish_img("acme/range", "1.0.0", &m, NULL, NULL);
 	esp_get("/esp/acme/range", &d, &r);
 	if (r.status != 206)
-		fail_free(&r, "Range: bytes=0-9: status %d, want 206",
+		tl_fail_free(&r, "Range: bytes=0-9: status %d, want 206",
 		    r.status);
 	assert_int_equal(r.body_len, 10);
 	assert_memory_equal(r.body, m.p, 10);

@@ -310,36 +310,6 @@ get_json(const struct dev *d, const char *target)
 	return j;
 }
 
-static const char *
-jstr(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsString(v))
-		fail_msg("\"%s\" is not a string", key);
-	return v->valuestring;
-}
-
-static double
-jnum(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsNumber(v))
-		fail_msg("\"%s\" is not a number", key);
-	return v->valuedouble;
-}
-
-static bool
-jbool(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsBool(v))
-		fail_msg("\"%s\" is not a boolean", key);
-	return cJSON_IsTrue(v);
-}
-
 /* tag_name of releases/latest of repo; asserts 200. */
 static void
 latest_tag(const struct dev *d, const char *repo, char *tag, size_t tagsz)
@@ -349,7 +319,7 @@ latest_tag(const struct dev *d, const char *repo, char *tag, size_t tagsz)
 
 	FMT(target, sizeof(target), "/repos/%s/releases/latest", repo);
 	j = get_json(d, target);
-	FMT(tag, tagsz, "%s", jstr(j, "tag_name"));
+	FMT(tag, tagsz, "%s", tl_jstr(j, "tag_name"));
 	cJSON_Delete(j);
 }
 
@@ -377,8 +347,8 @@ release_list(const char *repo, char *out, size_t outsz)
 	cJSON_ArrayForEach(e, j) {
 		if (out[0] != '\0')
 			strncat(out, ",", outsz - strlen(out) - 1);
-		strncat(out, jstr(e, "tag_name"), outsz - strlen(out) - 1);
-		assert_false(jbool(e, "draft"));
+		strncat(out, tl_jstr(e, "tag_name"), outsz - strlen(out) - 1);
+		assert_false(tl_jbool(e, "draft"));
 	}
 	cJSON_Delete(j);
 }
@@ -571,8 +541,8 @@ listing(struct update *u, const char *dirpath)
 		fail_msg("GET %s: not an array", target);
 	assert_true(cJSON_GetArraySize(arr) > 0);
 	cJSON_ArrayForEach(e, arr) {
-		const char *type = jstr(e, "type"), *epath = jstr(e, "path");
-		const char *name = jstr(e, "name");
+		const char *type = tl_jstr(e, "type"), *epath = tl_jstr(e, "path");
+		const char *name = tl_jstr(e, "name");
 		const cJSON *dl = cJSON_GetObjectItemCaseSensitive(e,
 		    "download_url");
 
@@ -587,7 +557,7 @@ listing(struct update *u, const char *dirpath)
 			FMT(dest, sizeof(dest), "%s/%s/%s", src_dir, u->tag,
 			    epath);
 			git_tree_sha1(dest, sha);
-			assert_string_equal(jstr(e, "sha"), sha);
+			assert_string_equal(tl_jstr(e, "sha"), sha);
 			listing(u, epath);
 			continue;
 		}
@@ -607,9 +577,9 @@ listing(struct update *u, const char *dirpath)
 		if (r.status != 200)
 			fail_msg("GET %s: %d", path, r.status);
 		/* the listing's size and sha describe these bytes */
-		assert_int_equal((size_t)jnum(e, "size"), r.body_len);
+		assert_int_equal((size_t)tl_jnum(e, "size"), r.body_len);
 		git_sha1(r.body, r.body_len, sha);
-		assert_string_equal(jstr(e, "sha"), sha);
+		assert_string_equal(tl_jstr(e, "sha"), sha);
 		/* installed name: path without the leading "main/" only */
 		FMT(dest, sizeof(dest), "%s/%s", u->devdir, epath + 5);
 		mkparents(dest);
@@ -831,8 +801,8 @@ promote_draft(void **state)
 	release_list("me/app", list, sizeof(list));
 	assert_string_equal(list, "1.1.0,1.0.0");
 	j = get_json(&fork_dev, "/repos/me/app/releases/tags/1.1.0");
-	assert_false(jbool(j, "draft"));
-	assert_false(jbool(j, "prerelease"));
+	assert_false(tl_jbool(j, "draft"));
+	assert_false(tl_jbool(j, "prerelease"));
 	cJSON_Delete(j);
 	update_and_check(&fork_dev, "me/app", "dev", "1.1.0");
 }
@@ -852,14 +822,14 @@ prerelease_not_latest(void **state)
 	release_list("me/app", list, sizeof(list));
 	assert_string_equal(list, "1.2.0,1.1.0-rc.1,1.0.0");
 	j = get_json(&fork_dev, "/repos/me/app/releases/tags/1.2.0");
-	assert_true(jbool(j, "prerelease"));
+	assert_true(tl_jbool(j, "prerelease"));
 	cJSON_Delete(j);
 	j = get_json(&fork_dev, "/repos/me/app/releases/tags/1.0.0");
-	assert_false(jbool(j, "prerelease"));
+	assert_false(tl_jbool(j, "prerelease"));
 	cJSON_Delete(j);
 	/* contents without ref follows the latest, not the pre-release */
 	j = get_json(&fork_dev, "/repos/me/app/contents/main/app.py");
-	assert_non_null(strstr(jstr(j, "download_url"), "/1.0.0/"));
+	assert_non_null(strstr(tl_jstr(j, "download_url"), "/1.0.0/"));
 	cJSON_Delete(j);
 }
 
@@ -883,8 +853,8 @@ yanked(void **state)
 	release_list("me/app", list, sizeof(list));
 	assert_string_equal(list, "1.0.0");
 	j = get_json(&fork_dev, "/repos/me/app/releases/tags/1.1.0");
-	assert_string_equal(jstr(j, "tag_name"), "1.1.0");
-	assert_true(jbool(cJSON_GetObjectItem(j, "ota"), "yanked"));
+	assert_string_equal(tl_jstr(j, "tag_name"), "1.1.0");
+	assert_true(tl_jbool(cJSON_GetObjectItem(j, "ota"), "yanked"));
 	cJSON_Delete(j);
 	j = get_json(&fork_dev,
 	    "/repos/me/app/contents/main?ref=refs/tags/1.1.0");
@@ -1103,7 +1073,7 @@ latest_conditional(void **state)
 	assert_non_null(tl_header(&r, "ETag", etag2, sizeof(etag2)));
 	assert_string_not_equal(etag2, etag);
 	j = json_of(&r);
-	FMT(tag, sizeof(tag), "%s", jstr(j, "tag_name"));
+	FMT(tag, sizeof(tag), "%s", tl_jstr(j, "tag_name"));
 	assert_string_equal(tag, "1.1.0");
 	cJSON_Delete(j);
 	tl_resp_free(&r);
@@ -1171,8 +1141,8 @@ tags_and_contents(void **state)
 	publish("me/app", "1.1.0", NULL, NULL);
 	start_server();
 	j = get_json(&fork_dev, "/repos/me/app/releases/tags/1.0.0");
-	assert_string_equal(jstr(j, "tag_name"), "1.0.0");
-	assert_false(jbool(j, "draft"));
+	assert_string_equal(tl_jstr(j, "tag_name"), "1.0.0");
+	assert_false(tl_jbool(j, "draft"));
 	cJSON_Delete(j);
 	expect_json_404(&fork_dev, "/repos/me/app/releases/tags/9.9.9");
 	expect_json_404(&fork_dev, "/repos/me/app/releases/tags");
@@ -1182,21 +1152,21 @@ tags_and_contents(void **state)
 	j = get_json(&fork_dev,
 	    "/repos/me/app/contents/main/lib/sub/x.py?ref=refs/tags/1.0.0");
 	assert_true(cJSON_IsObject(j));
-	assert_string_equal(jstr(j, "type"), "file");
-	assert_string_equal(jstr(j, "name"), "x.py");
-	assert_string_equal(jstr(j, "path"), "main/lib/sub/x.py");
-	assert_int_equal((int)jnum(j, "size"), 6);
+	assert_string_equal(tl_jstr(j, "type"), "file");
+	assert_string_equal(tl_jstr(j, "name"), "x.py");
+	assert_string_equal(tl_jstr(j, "path"), "main/lib/sub/x.py");
+	assert_int_equal((int)tl_jnum(j, "size"), 6);
 	git_sha1("X = 1\n", 6, sha);
-	assert_string_equal(jstr(j, "sha"), sha);
+	assert_string_equal(tl_jstr(j, "sha"), sha);
 	FMT(want, sizeof(want), "http://127.0.0.1:%u/raw/me/app/refs/"
 	    "tags/1.0.0/main/lib/sub/x.py", (unsigned)srv.port);
-	assert_string_equal(jstr(j, "download_url"), want);
+	assert_string_equal(tl_jstr(j, "download_url"), want);
 	cJSON_Delete(j);
 	/* the empty file's id is Git's well-known empty blob */
 	j = get_json(&fork_dev, "/repos/me/app/contents/main/empty.txt?ref=1.0.0");
-	assert_string_equal(jstr(j, "sha"),
+	assert_string_equal(tl_jstr(j, "sha"),
 	    "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
-	assert_int_equal((int)jnum(j, "size"), 0);
+	assert_int_equal((int)tl_jnum(j, "size"), 0);
 	cJSON_Delete(j);
 
 	/* no ref: the latest release (1.1.0 has new.py, not util.py) */
@@ -1204,9 +1174,9 @@ tags_and_contents(void **state)
 	n = 0;
 	cJSON_ArrayForEach(e, j) {
 		n++;
-		assert_null(strstr(jstr(e, "name"), "util"));
-		if (strcmp(jstr(e, "type"), "file") == 0)
-			assert_non_null(strstr(jstr(e, "download_url"),
+		assert_null(strstr(tl_jstr(e, "name"), "util"));
+		if (strcmp(tl_jstr(e, "type"), "file") == 0)
+			assert_non_null(strstr(tl_jstr(e, "download_url"),
 			    "/refs/tags/1.1.0/"));
 	}
 	assert_int_equal(n, 3);		/* new.py, sub, "\xc3\xbc ber#1.py" */
@@ -1215,7 +1185,7 @@ tags_and_contents(void **state)
 	j = get_json(&fork_dev, "/repos/me/app/contents/main/lib?ref=1.0.0");
 	n = 0;
 	cJSON_ArrayForEach(e, j) {
-		const char *name = jstr(e, "name");
+		const char *name = tl_jstr(e, "name");
 
 		n++;
 		assert_true(strcmp(name, "util.py") == 0 ||
@@ -1227,13 +1197,13 @@ tags_and_contents(void **state)
 	j = get_json(&fork_dev, "/repos/me/app/contents/main?ref=1.0.0");
 	n = 0;
 	cJSON_ArrayForEach(e, j) {
-		const char *name = jstr(e, "name");
+		const char *name = tl_jstr(e, "name");
 
 		n++;
 		if (strcmp(name, "lib") == 0 || strcmp(name, "domain") == 0)
-			assert_string_equal(jstr(e, "type"), "dir");
+			assert_string_equal(tl_jstr(e, "type"), "dir");
 		else
-			assert_string_equal(jstr(e, "type"), "file");
+			assert_string_equal(tl_jstr(e, "type"), "file");
 	}
 	assert_int_equal(n, 6);	/* app bin domain empty lib lib.py */
 	cJSON_Delete(j);
@@ -1290,13 +1260,13 @@ signed_manifest(void **state)
 		unsigned char *p;
 
 		/* sorted by path, as walk() sorts */
-		assert_string_equal(jstr(f, "path"), l.path[i]);
+		assert_string_equal(tl_jstr(f, "path"), l.path[i]);
 		FMT(path, sizeof(path), "%s/%s", root, l.path[i]);
 		p = slurp(path, &n);
 		sha256_hex(p, n, hex);
 		free(p);
-		assert_string_equal(jstr(f, "sha256"), hex);
-		assert_int_equal((size_t)jnum(f, "size"), n);
+		assert_string_equal(tl_jstr(f, "sha256"), hex);
+		assert_int_equal((size_t)tl_jnum(f, "size"), n);
 		i++;
 	}
 	cJSON_Delete(j);
@@ -1320,10 +1290,10 @@ signed_manifest(void **state)
 	assert_non_null(a);
 	FMT(url, sizeof(url), "http://127.0.0.1:%u/api/v1/repos/me/app/"
 	    "releases/1.0.0/manifest", (unsigned)srv.port);
-	assert_string_equal(jstr(a, "browser_download_url"), url);
-	assert_int_equal((size_t)jnum(a, "size"), r.body_len);
+	assert_string_equal(tl_jstr(a, "browser_download_url"), url);
+	assert_int_equal((size_t)tl_jnum(a, "size"), r.body_len);
 	sha256_hex(r.body, r.body_len, hex);
-	assert_string_equal(jstr(cJSON_GetObjectItem(rel, "ota"),
+	assert_string_equal(tl_jstr(cJSON_GetObjectItem(rel, "ota"),
 	    "manifest_sha256"), hex);
 	cJSON_Delete(rel);
 	tl_resp_free(&r);

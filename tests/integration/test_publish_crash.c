@@ -77,17 +77,6 @@ static char keypath[PATH_MAX + 16], logpath[PATH_MAX + 16];
 static struct sign_key *pub;
 static size_t want_assets = CRASH_ASSETS;
 
-/* splitmix64, as test_crash.c. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /* ---- a set of hex names already checked ---- */
 
 static char seen[SEEN_SLOTS][BLOBSTORE_HEX_LEN + 1];
@@ -541,7 +530,7 @@ kill_publish_at_random(void **state)
 
 	t0 = tl_now();
 	for (round = 0; round < rounds; round++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = tl_rng_next(&seed);
 		bool force = round % 2 == 1;
 		struct timespec ts;
 		long delay_us;
@@ -862,7 +851,7 @@ kill_first_publish(void **state)
 
 	t0 = tl_now();
 	for (round = 0; round < rounds; round++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = tl_rng_next(&seed);
 		long delay_us = (long)(r % (uint64_t)(max_s * 1e6 + 1));
 		struct timespec ts = { delay_us / 1000000,
 		    (delay_us % 1000000) * 1000 };

@@ -75,17 +75,6 @@ static struct tl_server srv;
 #define RUN(out, ...) tl_ota_run((const char *const[]){ __VA_ARGS__, NULL }, \
 	out, sizeof(out))
 
-/* splitmix64, as test_crash.c. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static void
 tree_add(struct tree *t, const char *path, size_t len, uint64_t seed)
 {
@@ -95,7 +84,7 @@ tree_add(struct tree *t, const char *path, size_t len, uint64_t seed)
 	assert_true(t->n < UC_FILES);
 	assert_non_null(p = malloc(len + 1));
 	for (k = 0; k < len; k++)
-		p[k] = (unsigned char)rng_next(&seed);
+		p[k] = (unsigned char)tl_rng_next(&seed);
 	snprintf(t->f[t->n].path, sizeof(t->f[t->n].path), "%s", path);
 	t->f[t->n].data = p;
 	t->f[t->n].len = len;
@@ -481,7 +470,7 @@ kill_update_at_random(void **state)
 	ranges0 = ranges_seen();
 	t0 = tl_now();
 	for (round = 0; round < rounds; round++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = tl_rng_next(&seed);
 		long delay_us;
 		struct timespec ts;
 		int status;

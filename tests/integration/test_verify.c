@@ -35,62 +35,11 @@
 #define H_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495" \
 	"991b7852b855"
 
-struct run {
-	int status;		/* exit code, or -1 if killed */
-	char out[8192];
-	char err[8192];
-};
-
-static void
-read_all(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	size_t r = f ? fread(buf, 1, n - 1, f) : 0;
-
-	buf[r] = '\0';
-	if (f)
-		fclose(f);
-}
-
-/* Runs ota with args (NULL-terminated), up to 10 s, capturing output. */
-static void
-run_ota(struct run *r, const char *const *args)
-{
-	char o[PATH_MAX], e[PATH_MAX];
-	const char *argv[32];
-	int n = 0, st = 0, i;
-	pid_t pid;
-
-	tl_path(o, sizeof(o), ".out");
-	tl_path(e, sizeof(e), ".err");
-	argv[n++] = tl_ota_bin();
-	for (i = 0; args[i] != NULL && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if ((pid = fork()) == 0) {
-		dup2(open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
-		dup2(open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	for (i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) == 0; i++)
-		usleep(10000);
-	if (i == 1000) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	read_all(o, r->out, sizeof(r->out));
-	read_all(e, r->err, sizeof(r->err));
-	unlink(o);
-	unlink(e);
-}
-
-#define RUN(r, ...) run_ota((r), (const char *[]){ __VA_ARGS__, NULL })
+#define RUN(r, ...) tl_ota_capture((r), (const char *[]){ __VA_ARGS__, NULL })
 
 /* Asserts exit status and that stderr is exactly one line, `line`. */
 static void
-assert_fails(const struct run *r, int status, const char *line)
+assert_fails(const struct tl_run *r, int status, const char *line)
 {
 	char want[1024];
 
@@ -133,7 +82,7 @@ make_release(void)
 		.files = files, .nfiles = 2,
 	};
 	struct sign_key *k;
-	struct run r;
+	struct tl_run r;
 	struct buf b;
 
 	RUN(&r, "keygen", P("k"));
@@ -155,7 +104,7 @@ make_release(void)
 static void
 keygen_output(void **state)
 {
-	struct run r;
+	struct tl_run r;
 	struct stat sb;
 	char pub[256];
 
@@ -164,7 +113,7 @@ keygen_output(void **state)
 	assert_int_equal(r.status, 0);
 	assert_true(strncmp(r.out, "ed25519 ", 8) == 0);
 	assert_non_null(strstr(r.out, "\nkeyid "));
-	read_all(P("k.pub"), pub, sizeof(pub));
+	tl_read_text(P("k.pub"), pub, sizeof(pub));
 	assert_true(strncmp(r.out, pub, strlen(pub)) == 0);
 	assert_int_equal(stat(P("k.key"), &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
@@ -186,7 +135,7 @@ keygen_output(void **state)
 static void
 verify_good_and_bad(void **state)
 {
-	struct run r;
+	struct tl_run r;
 	char *text;
 	FILE *f;
 
@@ -282,7 +231,7 @@ verify_good_and_bad(void **state)
 static void
 verify_usage(void **state)
 {
-	struct run r;
+	struct tl_run r;
 
 	(void)state;
 	make_release();
@@ -317,7 +266,7 @@ static void
 sign_extends_expiry(void **state)
 {
 	struct stat sb;
-	struct run r;
+	struct tl_run r;
 
 	(void)state;
 	make_release();
@@ -369,7 +318,7 @@ sign_extends_expiry(void **state)
 static void
 rotation(void **state)
 {
-	struct run r;
+	struct tl_run r;
 
 	(void)state;
 	make_release();

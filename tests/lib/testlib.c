@@ -796,3 +796,101 @@ tl_unhex(const char *hex, unsigned char *out, size_t n)
 		out[i] = (unsigned char)v;
 	}
 }
+
+uint64_t
+tl_rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void
+tl_fail_free(struct http_resp *r, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tl_resp_free(r);
+	fail_msg("%s", msg);
+}
+
+const char *
+tl_jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(v))
+		fail_msg("\"%s\" is not a string", key);
+	return v->valuestring;
+}
+
+double
+tl_jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v))
+		fail_msg("\"%s\" is not a number", key);
+	return v->valuedouble;
+}
+
+bool
+tl_jbool(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsBool(v))
+		fail_msg("\"%s\" is not a boolean", key);
+	return cJSON_IsTrue(v);
+}
+
+
+void
+tl_read_text(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t r = f ? fread(buf, 1, n - 1, f) : 0;
+
+	buf[r] = '\0';
+	if (f)
+		fclose(f);
+}
+
+void
+tl_ota_capture(struct tl_run *r, const char *const *args)
+{
+	char tmp[256], o[300], e[300];
+	const char *argv[32];
+	int n = 0, st, i;
+	pid_t pid;
+
+	assert_int_equal(tl_mkdtemp(tmp, sizeof(tmp)), 0);
+	snprintf(o, sizeof(o), "%s/out", tmp);
+	snprintf(e, sizeof(e), "%s/err", tmp);
+	argv[n++] = tl_ota_bin();
+	for (i = 0; args[i] != NULL && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		dup2(open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
+		dup2(open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (i == 1000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	tl_read_text(o, r->out, sizeof(r->out));
+	tl_read_text(e, r->err, sizeof(r->err));
+	tl_rmtree(tmp);
+}

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <cjson/cJSON.h>
+
 #define TL_TIMEOUT_MS 5000
 
 struct http_resp {
@@ -152,6 +154,36 @@ int tl_exchange_eof(uint16_t port, const void *req, size_t n, int timeout_ms,
  * killed or could not run.
  */
 int tl_ota_run(const char *const *args, char *out, size_t outsz);
+
+/* path's text into buf[n], cut to fit and terminated; "" if unreadable. */
+void tl_read_text(const char *path, char *buf, size_t n);
+
+/* What one run of the ota binary did. */
+struct tl_run {
+	int status;		/* exit code, or -1 if killed */
+	char out[16384];	/* stdout, cut to fit */
+	char err[16384];	/* stderr, cut to fit */
+};
+
+/* Runs ota with args (NULL-terminated), up to 10 s, capturing stdout and
+ * stderr apart (tl_ota_run keeps stdout only). */
+void tl_ota_capture(struct tl_run *r, const char *const *args);
+
+/* Frees r, then fails with the message (no leak on a failure path). */
+__attribute__((format(printf, 2, 3)))
+void tl_fail_free(struct http_resp *r, const char *fmt, ...);
+
+/* Member key of a cJSON object, which must have that type (else the
+ * test fails). */
+const char *tl_jstr(const cJSON *o, const char *key);
+double tl_jnum(const cJSON *o, const char *key);
+bool tl_jbool(const cJSON *o, const char *key);
+
+/*
+ * splitmix64: small, seedable, good enough to pick kill delays and file
+ * contents; the crash tests replay a run from its printed seed.
+ */
+uint64_t tl_rng_next(uint64_t *s);
 
 /* hex (exactly 2 * n digits, asserted) into out[n]. */
 void tl_unhex(const char *hex, unsigned char *out, size_t n);
