@@ -1802,6 +1802,57 @@ no_room(void **state)
 	assert_int_equal(rep.outcome, OTA_INSTALLED);
 }
 
+/*
+ * A server's rate-limit hint is followed for at most a day: a reset years
+ * away (a typo, or a hostile feed) must not silence a device for good.
+ */
+static void
+backoff_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct ota_report rep;
+	struct route *r;
+
+	r = latest_answers(f, 429, "{}");
+	r->ratelimit_remaining = 0;
+	r->ratelimit_reset = INT64_MAX;
+	assert_int_equal(update(f, NOW, &rep), OTA_E_BUSY);
+	assert_int_equal(f->dev.state.backoff_until, NOW + 86400);
+	assert_non_null(strstr(f->err, "next attempt in 86400s"));
+}
+
+/*
+ * A 304 answers "as last time": to a request that named no last time it
+ * means nothing, and is the server's fault, not "up to date".
+ */
+static void
+unconditional_304(void **state)
+{
+	struct fixture *f = *state;
+	struct ota_report rep;
+
+	latest_answers(f, 304, "");
+	assert_int_equal(update(f, NOW, &rep), OTA_E_PROTOCOL);
+	assert_non_null(strstr(f->err, "304 to an unconditional request"));
+	assert_null(req_at(f, 0)->if_none_match);
+	assert_int_equal(f->dev.commits, 0);
+}
+
+/* A trial longer than ten years is a mistake, refused at set-up. */
+static void
+trial_bound(void **state)
+{
+	struct fixture *f = *state;
+	struct ota_updater *u;
+
+	f->cfg.trial_seconds = 10LL * 365 * 86400 + 1;
+	assert_int_equal(ota_updater_new(&u, &f->cfg), OTA_E_INVALID);
+	assert_null(u);
+	f->cfg.trial_seconds = 10LL * 365 * 86400;
+	assert_int_equal(ota_updater_new(&u, &f->cfg), OTA_OK);
+	ota_updater_free(u);
+}
+
 /* Nothing moves while a version is on trial; rollback needs a target. */
 static void
 trial_blocks(void **state)
@@ -1981,6 +2032,9 @@ main(void)
 		T(retagged_release),
 		T(first_trial_ends),
 		T(no_room),
+		T(backoff_capped),
+		T(unconditional_304),
+		T(trial_bound),
 		T(rollback_rejects),
 		T(retry_rejected),
 		T(kept_newer),
