@@ -66,6 +66,10 @@ usage_errors(void **state)
 		{ "serve", "-p", NULL },
 		{ "nope", NULL },
 		{ "help", "nope", NULL },
+		{ "update", "--timeout", "0", NULL },
+		{ "update", "--timeout", "3601", NULL },
+		{ "update", "--trial-seconds", "0", NULL },
+		{ "update", NULL },
 	};
 	struct tl_run r;
 	size_t i;
@@ -86,6 +90,11 @@ usage_errors(void **state)
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "--idle-timeout"));
 	assert_non_null(strstr(r.err, "'0'"));
+	/* The device commands: a module must be one folder name. */
+	tl_ota_capture(&r, (const char *[]){ "status", "--root", "/tmp",
+	    "../etc", NULL });
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "cannot name a module"));
 }
 
 static void
